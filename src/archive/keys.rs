@@ -1,0 +1,77 @@
+//! The archive's key layout. Every index key ends in the article id so that entries are unique,
+//! and timestamps are encoded so that byte order is time order.
+//!
+//! | tree        | key                                   | value            |
+//! |-------------|---------------------------------------|------------------|
+//! | `meta`      | `schema_version`                      | u32 big-endian   |
+//! | `articles`  | id                                    | JSON [`Article`](crate::model::Article) |
+//! | `by_time`   | ts · id                               | empty            |
+//! | `by_source` | source · 0 · ts · id                  | empty            |
+//! | `dedup`     | normalized title · 0 · ts · id        | empty            |
+//! | `identity`  | source · 0 · identity (`g:`/`l:`/`t:`)| id               |
+//! | `sources`   | source                                | JSON [`PollState`](crate::model::PollState) |
+
+use chrono::{DateTime, Utc};
+
+/// Milliseconds since the epoch, sign bit flipped so big-endian bytes sort in time order.
+pub fn ts(t: DateTime<Utc>) -> [u8; 8] {
+    ((t.timestamp_millis() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+pub fn ts_decode(bytes: &[u8]) -> Option<DateTime<Utc>> {
+    let arr: [u8; 8] = bytes.get(..8)?.try_into().ok()?;
+    DateTime::from_timestamp_millis((u64::from_be_bytes(arr) ^ (1 << 63)) as i64)
+}
+
+pub fn by_time(published: DateTime<Utc>, id: &str) -> Vec<u8> {
+    [&ts(published)[..], id.as_bytes()].concat()
+}
+
+pub fn by_source(source: &str, published: DateTime<Utc>, id: &str) -> Vec<u8> {
+    [source.as_bytes(), &[0], &ts(published)[..], id.as_bytes()].concat()
+}
+
+pub fn source_prefix(source: &str) -> Vec<u8> {
+    [source.as_bytes(), &[0]].concat()
+}
+
+pub fn dedup(title: &str, published: DateTime<Utc>, id: &str) -> Vec<u8> {
+    [title.as_bytes(), &[0], &ts(published)[..], id.as_bytes()].concat()
+}
+
+pub fn dedup_prefix(title: &str) -> Vec<u8> {
+    [title.as_bytes(), &[0]].concat()
+}
+
+/// Splits the tail of a `dedup` key (after the prefix) into time and id.
+pub fn dedup_tail(tail: &[u8]) -> Option<(DateTime<Utc>, String)> {
+    let t = ts_decode(tail)?;
+    let id = std::str::from_utf8(tail.get(8..)?).ok()?.to_string();
+    Some((t, id))
+}
+
+pub fn identity(source: &str, identity: &str) -> Vec<u8> {
+    [source.as_bytes(), &[0], identity.as_bytes()].concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_sort_in_time_order_and_round_trip() {
+        let times = [
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:00:00Z",
+            "2016-05-04T07:00:36Z",
+            "2100-01-01T00:00:00Z",
+        ];
+        let parsed: Vec<DateTime<Utc>> = times.iter().map(|t| t.parse().expect("valid")).collect();
+        for pair in parsed.windows(2) {
+            assert!(ts(pair[0]) < ts(pair[1]));
+        }
+        for t in parsed {
+            assert_eq!(ts_decode(&ts(t)), Some(t));
+        }
+    }
+}

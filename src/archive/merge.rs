@@ -1,0 +1,242 @@
+//! How a candidate changes an article: pure functions, so the dedup rules can be read and tested
+//! without a database. The archive decides *which* article a candidate belongs to; this module
+//! decides *what the article becomes*.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Article, DateSource, DedupKey, SourceLink};
+use crate::normalize::Candidate;
+
+/// How a candidate relates to the article it was matched with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// Same source, same guid/link: a later version of the same entry.
+    SameEntry,
+    /// Same normalized title within the dedup window: the same story, possibly from another site.
+    SameStory,
+}
+
+/// The stable id of an article first stored from `c`: a hash of its dedup identity.
+/// `attempt` > 0 only on the (astronomically unlikely) collision with a different article.
+pub fn article_id(norm_title: &str, published: DateTime<Utc>, attempt: u32) -> String {
+    let mut h = Sha256::new();
+    h.update(norm_title.as_bytes());
+    h.update(b"\n");
+    h.update(published.timestamp().to_be_bytes());
+    if attempt > 0 {
+        h.update(attempt.to_be_bytes());
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// A new article from a candidate.
+pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
+    Article {
+        id,
+        title: c.title.clone(),
+        url: c.url.clone(),
+        published: c.published,
+        date_source: c.date_source,
+        first_seen: now,
+        updated: now,
+        sources: vec![c.source.clone()],
+        links: vec![SourceLink {
+            source: c.source.clone(),
+            url: c.url.clone(),
+            guid: c.guid.clone(),
+        }],
+        author: c.author.clone(),
+        language: c.language.clone(),
+        summary: c.summary.clone(),
+        text: c.text.clone(),
+        html: c.html.clone(),
+        content_source: c.source.clone(),
+        categories: c.categories.clone(),
+        enclosures: c.enclosures.clone(),
+        dedup_keys: vec![DedupKey {
+            title: c.norm_title.clone(),
+            published: c.published,
+        }],
+    }
+}
+
+/// Folds a candidate into an existing article. The result equals the input (apart from nothing)
+/// when the candidate brings nothing new, so callers can skip the write.
+///
+/// Rules (the dedup contract): every source is kept as provenance; the earliest real
+/// publication date wins; the most complete content (longest text) wins, except that the source
+/// that supplied the current content may replace it with its own update; the first source owns
+/// the title, and a changed title from it is an update that is also indexed for dedup.
+pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTime<Utc>) -> Article {
+    let mut a = existing.clone();
+    if !a.sources.contains(&c.source) {
+        a.sources.push(c.source.clone());
+    }
+    match a.links.iter_mut().find(|l| l.source == c.source) {
+        Some(link) if relation == Relation::SameEntry => {
+            if !c.url.is_empty() {
+                link.url = c.url.clone();
+            }
+            link.guid = c.guid.clone().or(link.guid.take());
+        }
+        Some(_) => {}
+        None => a.links.push(SourceLink {
+            source: c.source.clone(),
+            url: c.url.clone(),
+            guid: c.guid.clone(),
+        }),
+    }
+    if a.url.is_empty() && !c.url.is_empty() {
+        a.url = c.url.clone();
+    }
+    let owns_title = a.sources.first() == Some(&c.source);
+    if relation == Relation::SameEntry && owns_title && c.title != a.title && !c.title.is_empty() {
+        a.title = c.title.clone();
+        if !a.dedup_keys.iter().any(|k| k.title == c.norm_title) {
+            a.dedup_keys.push(DedupKey {
+                title: c.norm_title.clone(),
+                published: a.published,
+            });
+        }
+        if c.source == a.sources[0] {
+            if let Some(link) = a.links.first() {
+                if !link.url.is_empty() {
+                    a.url = link.url.clone();
+                }
+            }
+        }
+    }
+    let owns_content = relation == Relation::SameEntry && a.content_source == c.source;
+    let longer = c.text.chars().count() > a.text.chars().count();
+    if (owns_content && (c.html != a.html || c.summary != a.summary)) || longer {
+        a.html = c.html.clone();
+        a.text = c.text.clone();
+        a.summary = c.summary.clone();
+        a.content_source = c.source.clone();
+    }
+    if c.date_source != DateSource::FirstSeen
+        && (a.date_source == DateSource::FirstSeen || c.published < a.published)
+    {
+        a.published = c.published;
+        a.date_source = c.date_source;
+    }
+    if a.author.is_none() {
+        a.author = c.author.clone();
+    }
+    if a.language.is_none() {
+        a.language = c.language.clone();
+    }
+    for cat in &c.categories {
+        if !a.categories.contains(cat) {
+            a.categories.push(cat.clone());
+        }
+    }
+    for e in &c.enclosures {
+        if !a.enclosures.iter().any(|x| x.url == e.url) {
+            a.enclosures.push(e.clone());
+        }
+    }
+    if a != *existing {
+        a.updated = now;
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(source: &str, title: &str, text: &str, published: &str) -> Candidate {
+        Candidate {
+            source: source.into(),
+            identity: format!("l:https://{source}/a"),
+            guid: None,
+            url: format!("https://{source}/a"),
+            title: title.into(),
+            norm_title: crate::normalize::normalize_title(title),
+            published: published.parse().expect("date"),
+            date_source: DateSource::Entry,
+            updated: None,
+            author: None,
+            language: None,
+            summary: text.into(),
+            text: text.into(),
+            html: format!("<p>{text}</p>"),
+            categories: vec![],
+            enclosures: vec![],
+        }
+    }
+
+    #[test]
+    fn same_story_keeps_provenance_earliest_date_longest_text() {
+        let now: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().expect("date");
+        let a = create(
+            &cand("wire", "Story", "short", "2016-05-04T08:00:00Z"),
+            "id1".into(),
+            now,
+        );
+        let b = merge(
+            &a,
+            &cand(
+                "atom",
+                "STORY",
+                "a much longer text",
+                "2016-05-04T07:00:00Z",
+            ),
+            Relation::SameStory,
+            now,
+        );
+        assert_eq!(b.sources, ["wire", "atom"]);
+        assert_eq!(b.links.len(), 2);
+        assert_eq!(b.published.to_rfc3339(), "2016-05-04T07:00:00+00:00");
+        assert_eq!(b.text, "a much longer text");
+        assert_eq!(b.content_source, "atom");
+        assert_eq!(b.title, "Story", "the first source owns the title");
+        assert_eq!(b.id, "id1");
+        // merging the same thing again changes nothing
+        let c = merge(
+            &b,
+            &cand(
+                "atom",
+                "STORY",
+                "a much longer text",
+                "2016-05-04T07:00:00Z",
+            ),
+            Relation::SameStory,
+            now,
+        );
+        assert_eq!(b, c);
+    }
+
+    #[test]
+    fn same_entry_with_new_title_is_an_update() {
+        let now: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().expect("date");
+        let a = create(
+            &cand("wire", "Old title", "text", "2016-05-04T08:00:00Z"),
+            "id1".into(),
+            now,
+        );
+        let later: DateTime<Utc> = "2020-01-02T00:00:00Z".parse().expect("date");
+        let b = merge(
+            &a,
+            &cand("wire", "New title", "text v2", "2016-05-04T08:00:00Z"),
+            Relation::SameEntry,
+            later,
+        );
+        assert_eq!(b.title, "New title");
+        assert_eq!(b.text, "text v2");
+        assert_eq!(b.updated, later);
+        assert_eq!(b.dedup_keys.len(), 2);
+        assert_eq!(b.id, "id1");
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let t: DateTime<Utc> = "2016-05-04T07:00:36Z".parse().expect("date");
+        assert_eq!(article_id("a b", t, 0), article_id("a b", t, 0));
+        assert_ne!(article_id("a b", t, 0), article_id("a b", t, 1));
+        assert_ne!(article_id("a b", t, 0), article_id("a c", t, 0));
+        assert_eq!(article_id("a b", t, 0).len(), 16);
+    }
+}

@@ -1,0 +1,483 @@
+//! The only importer of sled. Stores articles and their indexes, decides which stored article a
+//! candidate belongs to (the dedup rules), and keeps each source's poll state. One poll of one
+//! source is written as **one transaction** — articles, every index entry and the poll state —
+//! so a crash never leaves half an item, and a re-poll after a crash finds what was stored.
+
+mod keys;
+pub mod merge;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::model::{Article, PollState};
+use crate::normalize::Candidate;
+use merge::Relation;
+
+/// The schema this gazette writes. Bump on any incompatible change to the key layout or codec.
+pub const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_KEY: &[u8] = b"schema_version";
+
+/// Why the archive could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("cannot open archive {}: {reason}", path.display())]
+    Open { path: PathBuf, reason: String },
+    #[error(
+        "archive {} has schema version {found}, newer than this gazette understands ({supported}); upgrade gazette or use another archive path",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error("archive storage error: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("archive record {key:?} is unreadable: {reason} (run `gazette verify`)")]
+    Corrupt { key: String, reason: String },
+}
+
+/// What happened to one candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new article.
+    New,
+    /// The same story was already archived (from this or another source); provenance merged.
+    Duplicate,
+    /// A known entry of this source changed.
+    Updated,
+    /// A known entry of this source, unchanged.
+    Unchanged,
+}
+
+/// Counts of one ingest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub new: u32,
+    pub duplicate: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+}
+
+impl Counts {
+    fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::New => self.new += 1,
+            Outcome::Duplicate => self.duplicate += 1,
+            Outcome::Updated => self.updated += 1,
+            Outcome::Unchanged => self.unchanged += 1,
+        }
+    }
+}
+
+/// An open archive. Cheap to share behind an `Arc`; writes are serialized internally.
+pub struct Archive {
+    path: PathBuf,
+    db: sled::Db,
+    articles: sled::Tree,
+    by_time: sled::Tree,
+    by_source: sled::Tree,
+    dedup: sled::Tree,
+    identity: sled::Tree,
+    sources: sled::Tree,
+    /// Dedup decisions read the indexes before the transaction writes them; one writer at a
+    /// time keeps "read, decide, write" atomic with respect to other polls.
+    write_lock: Mutex<()>,
+    dedup_window: chrono::Duration,
+}
+
+/// One tree write inside the poll transaction.
+enum Op {
+    Put(Tree, Vec<u8>, Vec<u8>),
+    Del(Tree, Vec<u8>),
+}
+
+#[derive(Clone, Copy)]
+enum Tree {
+    Articles,
+    ByTime,
+    BySource,
+    Dedup,
+    Identity,
+    Sources,
+}
+
+impl Archive {
+    /// Opens (or creates) the archive at `path`.
+    pub fn open(path: &Path, dedup_window: Duration) -> Result<Archive, ArchiveError> {
+        let open_err = |reason: String| ArchiveError::Open {
+            path: path.to_path_buf(),
+            reason,
+        };
+        std::fs::create_dir_all(path).map_err(|e| open_err(e.to_string()))?;
+        let db = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| {
+                let s = e.to_string();
+                if s.contains("lock") || s.contains("WouldBlock") {
+                    open_err(format!("{s} (is another gazette using it?)"))
+                } else {
+                    open_err(s)
+                }
+            })?;
+        let meta = db.open_tree("meta")?;
+        match meta.get(SCHEMA_KEY)? {
+            Some(v) => {
+                let found = v
+                    .as_ref()
+                    .try_into()
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| open_err("schema version record is malformed".into()))?;
+                if found > SCHEMA_VERSION {
+                    return Err(ArchiveError::NewerSchema {
+                        path: path.to_path_buf(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    });
+                }
+            }
+            None => {
+                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            }
+        }
+        Ok(Archive {
+            path: path.to_path_buf(),
+            articles: db.open_tree("articles")?,
+            by_time: db.open_tree("by_time")?,
+            by_source: db.open_tree("by_source")?,
+            dedup: db.open_tree("dedup")?,
+            identity: db.open_tree("identity")?,
+            sources: db.open_tree("sources")?,
+            db,
+            write_lock: Mutex::new(()),
+            dedup_window: chrono::Duration::from_std(dedup_window)
+                .unwrap_or(chrono::Duration::hours(48)),
+        })
+    }
+
+    /// Where the archive lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stores one poll of `source`: every candidate, then `state` (with this poll's counts), in one transaction, and
+    /// flushes to disk before returning, so what is reported as stored is stored.
+    pub fn ingest(
+        &self,
+        source: &str,
+        candidates: &[Candidate],
+        state: &PollState,
+        now: DateTime<Utc>,
+    ) -> Result<(Counts, Vec<Outcome>), ArchiveError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut batch = Batch::default();
+        let mut counts = Counts::default();
+        let mut outcomes = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let outcome = self.place(c, &mut batch, now)?;
+            counts.add(outcome);
+            outcomes.push(outcome);
+        }
+        let mut ops = Vec::new();
+        for (id, article) in &batch.articles {
+            let before = batch.originals.get(id).and_then(Option::as_ref);
+            if before == Some(article) {
+                continue;
+            }
+            index_ops(before, article, &mut ops);
+            ops.push(Op::Put(
+                Tree::Articles,
+                id.as_bytes().to_vec(),
+                encode(article)?,
+            ));
+        }
+        for (key, id) in batch.identities {
+            ops.push(Op::Put(Tree::Identity, key, id.into_bytes()));
+        }
+        let mut state = state.clone();
+        state.last_new = counts.new;
+        state.last_duplicate = counts.duplicate;
+        state.last_updated = counts.updated;
+        ops.push(Op::Put(
+            Tree::Sources,
+            source.as_bytes().to_vec(),
+            encode(&state)?,
+        ));
+        self.apply(&ops)?;
+        self.db.flush()?;
+        Ok((counts, outcomes))
+    }
+
+    /// Records a poll that stored nothing (a failure, or a 304) in its own small transaction.
+    pub fn record_poll(&self, source: &str, state: &PollState) -> Result<(), ArchiveError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.sources.insert(source.as_bytes(), encode(state)?)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Finds the article `c` belongs to (by identity within its source, else by dedup title and
+    /// date), or creates one, and records the result in the batch.
+    fn place(
+        &self,
+        c: &Candidate,
+        batch: &mut Batch,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, ArchiveError> {
+        let identity_key = keys::identity(&c.source, &c.identity);
+        let known = match batch.identities.get(&identity_key) {
+            Some(id) => Some(id.clone()),
+            None => self
+                .identity
+                .get(&identity_key)?
+                .map(|v| String::from_utf8_lossy(&v).into_owned()),
+        };
+        if let Some(id) = known {
+            if let Some(existing) = self.load_into(&id, batch)? {
+                let merged = merge::merge(&existing, c, Relation::SameEntry, now);
+                let changed = merged != existing;
+                batch.articles.insert(id, merged);
+                return Ok(if changed {
+                    Outcome::Updated
+                } else {
+                    Outcome::Unchanged
+                });
+            }
+            // A dangling identity entry (index damage): fall through and re-place the entry.
+        }
+        if let Some(id) = self.find_same_story(c, batch)? {
+            if let Some(existing) = self.load_into(&id, batch)? {
+                let merged = merge::merge(&existing, c, Relation::SameStory, now);
+                batch.articles.insert(id.clone(), merged);
+                batch.identities.insert(identity_key, id);
+                return Ok(Outcome::Duplicate);
+            }
+        }
+        let mut attempt = 0;
+        let id = loop {
+            let id = merge::article_id(&c.norm_title, c.published, attempt);
+            if !batch.articles.contains_key(&id) && !self.articles.contains_key(id.as_bytes())? {
+                break id;
+            }
+            attempt += 1;
+        };
+        batch.originals.insert(id.clone(), None);
+        batch
+            .articles
+            .insert(id.clone(), merge::create(c, id.clone(), now));
+        batch.identities.insert(identity_key, id);
+        Ok(Outcome::New)
+    }
+
+    /// The article with the same normalized title whose date is closest to the candidate's,
+    /// within the dedup window; looks at this batch first, then the index.
+    fn find_same_story(
+        &self,
+        c: &Candidate,
+        batch: &Batch,
+    ) -> Result<Option<String>, ArchiveError> {
+        let window = self.dedup_window;
+        let mut best: Option<(chrono::Duration, String)> = None;
+        let mut consider = |t: DateTime<Utc>, id: &str| {
+            let gap = (t - c.published).abs();
+            if gap <= window && best.as_ref().is_none_or(|(g, _)| gap < *g) {
+                best = Some((gap, id.to_string()));
+            }
+        };
+        for a in batch.articles.values() {
+            for k in a.dedup_keys.iter().filter(|k| k.title == c.norm_title) {
+                consider(k.published, &a.id);
+            }
+        }
+        let prefix = keys::dedup_prefix(&c.norm_title);
+        for item in self.dedup.scan_prefix(&prefix) {
+            let (key, _) = item?;
+            if let Some((t, id)) = keys::dedup_tail(&key[prefix.len()..]) {
+                consider(t, &id);
+            }
+        }
+        Ok(best.map(|(_, id)| id))
+    }
+
+    /// Loads an article into the batch (once), remembering the stored version for index diffs.
+    fn load_into(&self, id: &str, batch: &mut Batch) -> Result<Option<Article>, ArchiveError> {
+        if let Some(a) = batch.articles.get(id) {
+            return Ok(Some(a.clone()));
+        }
+        let stored = self.get(id)?;
+        batch.originals.insert(id.to_string(), stored.clone());
+        Ok(stored)
+    }
+
+    fn apply(&self, ops: &[Op]) -> Result<(), ArchiveError> {
+        let trees = (
+            &self.articles,
+            &self.by_time,
+            &self.by_source,
+            &self.dedup,
+            &self.identity,
+            &self.sources,
+        );
+        let result =
+            trees.transaction(|(articles, by_time, by_source, dedup, identity, sources)| {
+                for op in ops {
+                    let (tree, key) = match op {
+                        Op::Put(t, k, _) | Op::Del(t, k) => (t, k),
+                    };
+                    let t = match tree {
+                        Tree::Articles => articles,
+                        Tree::ByTime => by_time,
+                        Tree::BySource => by_source,
+                        Tree::Dedup => dedup,
+                        Tree::Identity => identity,
+                        Tree::Sources => sources,
+                    };
+                    match op {
+                        Op::Put(_, _, v) => {
+                            t.insert(key.as_slice(), v.as_slice())?;
+                        }
+                        Op::Del(..) => {
+                            t.remove(key.as_slice())?;
+                        }
+                    }
+                }
+                Ok::<(), ConflictableTransactionError<ArchiveError>>(())
+            });
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(ArchiveError::Storage(e)),
+        }
+    }
+
+    /// One article by id.
+    pub fn get(&self, id: &str) -> Result<Option<Article>, ArchiveError> {
+        match self.articles.get(id.as_bytes())? {
+            Some(bytes) => decode(id, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The newest `limit` articles, of one source or of all; reads `limit` index entries, not the
+    /// archive.
+    pub fn newest(&self, source: Option<&str>, limit: usize) -> Result<Vec<Article>, ArchiveError> {
+        let ids: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match source {
+            Some(s) => Box::new(self.by_source.scan_prefix(keys::source_prefix(s)).rev()),
+            None => Box::new(self.by_time.iter().rev()),
+        };
+        let skip = source.map_or(0, |s| s.len() + 1) + 8;
+        let mut out = Vec::new();
+        for item in ids {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, _) = item?;
+            let id = String::from_utf8_lossy(key.get(skip..).unwrap_or_default()).into_owned();
+            if let Some(a) = self.get(&id)? {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many articles are archived.
+    pub fn len(&self) -> usize {
+        self.articles.len()
+    }
+
+    /// Whether the archive holds no article.
+    pub fn is_empty(&self) -> bool {
+        self.articles.is_empty()
+    }
+
+    /// The stored poll state of a source.
+    pub fn poll_state(&self, source: &str) -> Result<Option<PollState>, ArchiveError> {
+        match self.sources.get(source.as_bytes())? {
+            Some(bytes) => decode(source, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes everything to disk.
+    pub fn flush(&self) -> Result<(), ArchiveError> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+/// Articles touched by one ingest, before they are written.
+#[derive(Default)]
+struct Batch {
+    /// Current state of each touched article.
+    articles: HashMap<String, Article>,
+    /// The stored version (None for new ones), to compute index changes.
+    originals: HashMap<String, Option<Article>>,
+    identities: HashMap<Vec<u8>, String>,
+}
+
+/// Index writes that take the stored `before` to `after`.
+fn index_ops(before: Option<&Article>, after: &Article, ops: &mut Vec<Op>) {
+    let id = &after.id;
+    if let Some(b) = before {
+        if b.published != after.published {
+            ops.push(Op::Del(Tree::ByTime, keys::by_time(b.published, id)));
+        }
+        for s in &b.sources {
+            if b.published != after.published || !after.sources.contains(s) {
+                ops.push(Op::Del(Tree::BySource, keys::by_source(s, b.published, id)));
+            }
+        }
+        for k in &b.dedup_keys {
+            if !after.dedup_keys.contains(k) {
+                ops.push(Op::Del(Tree::Dedup, keys::dedup(&k.title, k.published, id)));
+            }
+        }
+    }
+    ops.push(Op::Put(
+        Tree::ByTime,
+        keys::by_time(after.published, id),
+        Vec::new(),
+    ));
+    for s in &after.sources {
+        ops.push(Op::Put(
+            Tree::BySource,
+            keys::by_source(s, after.published, id),
+            Vec::new(),
+        ));
+    }
+    for k in &after.dedup_keys {
+        ops.push(Op::Put(
+            Tree::Dedup,
+            keys::dedup(&k.title, k.published, id),
+            Vec::new(),
+        ));
+    }
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ArchiveError> {
+    serde_json::to_vec(value).map_err(|e| ArchiveError::Corrupt {
+        key: "(encoding)".into(),
+        reason: e.to_string(),
+    })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, ArchiveError> {
+    serde_json::from_slice(bytes).map_err(|e| ArchiveError::Corrupt {
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}

@@ -1,0 +1,491 @@
+//! The command line: argument definitions (the CLI contract) and one function per command.
+//! Commands print results to stdout and problems to stderr, one sentence each, and return the
+//! process exit code: 0 ok, 1 runtime failure, 2 bad usage or config.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use chrono_tz::Tz;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::archive::Archive;
+use crate::config::{self, Config, ConfigError};
+use crate::fetch::{Fetcher, Limits};
+use crate::model::Article;
+use crate::poll::{Reading, poll_all, read_document};
+
+/// gazette: polls news sites, archives clean deduplicated articles, republishes curated feeds.
+#[derive(Debug, Parser)]
+#[command(name = "gazette", version, about)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "GAZETTE_CONFIG",
+        default_value = "feeds.toml"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load and validate the configuration.
+    Check,
+    /// Fetch every enabled source once and ingest it.
+    Poll {
+        /// Poll only this source (even if disabled).
+        #[arg(long)]
+        source: Option<String>,
+    },
+    /// List archived articles, newest first.
+    Articles {
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the daemon: poll every source on its interval until SIGTERM or SIGINT.
+    Run,
+    /// Show how gazette reads one document (file or URL) without storing anything.
+    Inspect {
+        /// A file path or an http(s) URL.
+        target: String,
+        /// The document's address, for relative links (default: the URL fetched).
+        #[arg(long)]
+        url: Option<String>,
+        /// The HTTP Content-Type it came with, charset included.
+        #[arg(long)]
+        content_type: Option<String>,
+        /// Zone for dates written without an offset.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Whether the command is the long-running daemon (it logs at info by default).
+pub fn is_daemon(cli: &Cli) -> bool {
+    matches!(cli.command, Command::Run)
+}
+
+/// Runs the parsed command.
+pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check => check(&cli.config),
+        Command::Poll { source } => with_config(&cli.config, |c| poll(c, source.as_deref())),
+        Command::Articles {
+            source,
+            limit,
+            json,
+        } => with_config(&cli.config, |c| articles(c, source.as_deref(), limit, json)),
+        Command::Run => with_config(&cli.config, run),
+        Command::Inspect {
+            target,
+            url,
+            content_type,
+            timezone,
+            json,
+        } => inspect(
+            &cli.config,
+            &target,
+            url.as_deref(),
+            content_type.as_deref(),
+            &timezone,
+            json,
+        ),
+    }
+}
+
+fn load(path: &Path) -> Result<Config, ExitCode> {
+    config::load(path).map_err(|e| {
+        match &e {
+            ConfigError::Invalid { problems } => {
+                for p in problems {
+                    eprintln!("error: {p}");
+                }
+            }
+            ConfigError::Read { .. } => eprintln!("error: {e}"),
+        }
+        ExitCode::from(2)
+    })
+}
+
+fn with_config(
+    path: &Path,
+    f: impl FnOnce(Config) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    match load(path) {
+        Ok(c) => f(c),
+        Err(code) => Ok(code),
+    }
+}
+
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    match load(path) {
+        Ok(c) => {
+            println!("ok: {} sources, {} topics", c.sources.len(), c.topics.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(code) => Ok(code),
+    }
+}
+
+fn open_archive(config: &Config) -> anyhow::Result<Arc<Archive>> {
+    Ok(Arc::new(Archive::open(
+        &config.archive.path,
+        config.archive.dedup_window,
+    )?))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
+    let sources: Vec<_> = match only {
+        Some(id) => match config.sources.iter().find(|s| s.id == id) {
+            Some(s) => vec![s.clone()],
+            None => {
+                eprintln!(
+                    "error: no source with id {id:?} in {} (known: {})",
+                    config.file.display(),
+                    config
+                        .sources
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => config
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .cloned()
+            .collect(),
+    };
+    if sources.is_empty() {
+        println!(
+            "total: 0 sources (none enabled in {})",
+            config.file.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let archive = open_archive(&config)?;
+    let fetcher = Fetcher::new(&config.polling.user_agent)?;
+    let reports = runtime()?.block_on(poll_all(
+        &sources,
+        &fetcher,
+        &archive,
+        config.polling.concurrency,
+    ));
+    archive.flush()?;
+    let mut out = std::io::stdout().lock();
+    let (mut ok, mut failed) = (0, 0);
+    let mut total = crate::archive::Counts::default();
+    for r in &reports {
+        match &r.result {
+            Ok(c) => {
+                ok += 1;
+                total.new += c.new;
+                total.duplicate += c.duplicate;
+                total.updated += c.updated;
+                total.unchanged += c.unchanged;
+                writeln!(
+                    out,
+                    "{}: {} new, {} duplicate, {} updated, {} unchanged ({} entries, {} bytes, {} ms)",
+                    r.source,
+                    c.new,
+                    c.duplicate,
+                    c.updated,
+                    c.unchanged,
+                    r.entries,
+                    r.bytes,
+                    r.elapsed.as_millis()
+                )?;
+            }
+            Err(reason) => {
+                failed += 1;
+                writeln!(out, "{}: failed: {reason}", r.source)?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "total: {} sources, {ok} ok, {failed} failed; {} new, {} duplicate, {} updated, {} unchanged",
+        reports.len(),
+        total.new,
+        total.duplicate,
+        total.updated,
+        total.unchanged
+    )?;
+    Ok(if ok == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The `articles --json` object: the contract other tools read.
+pub fn article_json(a: &Article) -> serde_json::Value {
+    json!({
+        "id": a.id,
+        "title": a.title,
+        "url": a.url,
+        "published": a.published,
+        "date_source": a.date_source.as_str(),
+        "first_seen": a.first_seen,
+        "updated": a.updated,
+        "sources": a.sources,
+        "links": a.links,
+        "author": a.author,
+        "language": a.language,
+        "summary": a.summary,
+        "text": a.text,
+        "html": a.html,
+        "categories": a.categories,
+        "enclosures": a.enclosures,
+    })
+}
+
+fn articles(
+    config: Config,
+    source: Option<&str>,
+    limit: usize,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    if let Some(id) = source {
+        if !config.sources.iter().any(|s| s.id == id) {
+            eprintln!(
+                "warning: {id:?} is not a source in {}; showing what the archive holds for it",
+                config.file.display()
+            );
+        }
+    }
+    let archive = open_archive(&config)?;
+    let list = archive.newest(source, limit)?;
+    let mut out = std::io::stdout().lock();
+    for a in &list {
+        if as_json {
+            writeln!(out, "{}", article_json(a))?;
+        } else {
+            writeln!(
+                out,
+                "{}  {}  [{}]  {}",
+                a.published.format("%Y-%m-%d %H:%M"),
+                a.id,
+                a.sources.join(","),
+                a.title
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(config: Config) -> anyhow::Result<ExitCode> {
+    let archive = open_archive(&config)?;
+    let fetcher = Fetcher::new(&config.polling.user_agent)?;
+    let rt = runtime()?;
+    let enabled = config.sources.iter().filter(|s| s.enabled).count();
+    tracing::info!(
+        sources = enabled, articles = archive.len(), archive = %archive.path().display(),
+        "gazette started"
+    );
+    let shutdown = CancellationToken::new();
+    rt.block_on(async {
+        let signals = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutdown requested; finishing in-flight polls");
+            signals.cancel();
+        });
+        crate::schedule::run(&config, Arc::clone(&archive), fetcher, shutdown).await;
+    });
+    rt.shutdown_timeout(Duration::from_secs(1));
+    archive.flush()?;
+    tracing::info!("archive flushed; bye");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops gazette");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn inspect(
+    config_path: &Path,
+    target: &str,
+    base: Option<&str>,
+    content_type: Option<&str>,
+    timezone: &str,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let Ok(tz) = timezone.parse::<Tz>() else {
+        eprintln!(
+            "error: --timezone: unknown time zone {timezone:?} (use an IANA name such as \"Asia/Shanghai\")"
+        );
+        return Ok(ExitCode::from(2));
+    };
+    let mut base_url = match base.map(Url::parse) {
+        None => None,
+        Some(Ok(u)) => Some(u),
+        Some(Err(e)) => {
+            eprintln!(
+                "error: --url: invalid URL {:?}: {e}",
+                base.unwrap_or_default()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let is_url = target.starts_with("http://") || target.starts_with("https://");
+    let (body, mut ct) = if is_url {
+        let url = Url::parse(target).with_context(|| format!("invalid URL {target:?}"))?;
+        // The config's polling limits when there is a config; the defaults otherwise.
+        let polling = config::load(config_path)
+            .map(|c| c.polling)
+            .or_else(|_| config::parse("", Path::new("feeds.toml")).map(|c| c.polling))?;
+        let fetcher = Fetcher::new(&polling.user_agent)?;
+        let limits = Limits {
+            timeout: polling.timeout,
+            max_body: polling.max_body,
+        };
+        let fetched = runtime()?.block_on(fetcher.get(&url, limits))?;
+        base_url.get_or_insert(fetched.url);
+        (fetched.body, fetched.content_type)
+    } else {
+        let bytes = std::fs::read(target).with_context(|| format!("cannot read {target}"))?;
+        (bytes, None)
+    };
+    if content_type.is_some() {
+        ct = content_type.map(str::to_string);
+    }
+    let now = Utc::now();
+    let reading = read_document(&body, ct.as_deref(), base_url.as_ref(), "inspect", tz, now)
+        .with_context(|| format!("reading {target}"))?;
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        writeln!(out, "{}", inspect_json(&reading, base_url.as_ref()))?;
+    } else {
+        print_reading(&mut out, &reading, target)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect_json(r: &Reading, url: Option<&Url>) -> serde_json::Value {
+    let m = &r.feed.meta;
+    let entries: Vec<serde_json::Value> = r
+        .candidates
+        .iter()
+        .map(|c| {
+            json!({
+                "title": c.title,
+                "url": c.url,
+                "published": c.published,
+                "date_source": c.date_source.as_str(),
+                "guid": c.guid,
+                "updated": c.updated,
+                "author": c.author,
+                "language": c.language,
+                "summary": c.summary,
+                "text": c.text,
+                "html": c.html,
+                "categories": c.categories,
+                "enclosures": c.enclosures,
+                "dedup_key": c.dedup_key(),
+            })
+        })
+        .collect();
+    json!({
+        "kind": "feed",
+        "url": url.map(Url::as_str),
+        "encoding": r.decoded.encoding,
+        "format": m.format,
+        "repairs": r.feed.repairs,
+        "feed": {
+            "title": m.title,
+            "link": m.link,
+            "description": m.description,
+            "language": m.language,
+            "updated": m.updated,
+            "author": m.author,
+        },
+        "entries": entries,
+    })
+}
+
+fn print_reading(out: &mut impl Write, r: &Reading, target: &str) -> std::io::Result<()> {
+    let m = &r.feed.meta;
+    writeln!(
+        out,
+        "{target}: {} feed, {} ({})",
+        m.format, r.decoded.encoding, r.decoded.decided_by
+    )?;
+    writeln!(out, "title: {}", m.title.as_deref().unwrap_or("(none)"))?;
+    if let Some(link) = &m.link {
+        writeln!(out, "link: {link}")?;
+    }
+    if !r.feed.repairs.is_empty() {
+        writeln!(out, "repaired: {}", r.feed.repairs.join("; "))?;
+    }
+    writeln!(out, "entries: {}", r.candidates.len())?;
+    for c in &r.candidates {
+        writeln!(out)?;
+        writeln!(out, "  {}", c.title)?;
+        writeln!(
+            out,
+            "    published {} ({})",
+            c.published.format("%Y-%m-%dT%H:%M:%SZ"),
+            c.date_source.as_str()
+        )?;
+        if !c.url.is_empty() {
+            writeln!(out, "    url {}", c.url)?;
+        }
+        if let Some(g) = &c.guid {
+            writeln!(out, "    guid {g}")?;
+        }
+        if let Some(a) = &c.author {
+            writeln!(out, "    author {a}")?;
+        }
+        writeln!(out, "    dedup {}", c.dedup_key())?;
+        writeln!(out, "    text {} chars", c.text.chars().count())?;
+    }
+    Ok(())
+}

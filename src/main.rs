@@ -1,0 +1,29 @@
+//! The `gazette` binary: parses arguments, sets up logging, runs the command, and turns any
+//! error into one sentence on stderr and an exit code (never a panic or a backtrace).
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = gazette::cli::Cli::parse();
+    let default_level = if gazette::cli::is_daemon(&cli) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    match gazette::cli::execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

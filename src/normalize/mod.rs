@@ -1,0 +1,375 @@
+//! Entries → candidate articles. Pure: no I/O and no clock reads (the caller passes `now`).
+//! Decides the article's identity within its source, its dedup title, its canonical URL (with
+//! tracking parameters removed), and its sanitized HTML and plain text.
+
+mod text;
+
+use chrono::{DateTime, Utc};
+use unicode_normalization::UnicodeNormalization;
+use url::Url;
+
+use crate::model::{DateSource, Enclosure};
+use crate::parse::Entry;
+
+pub use text::{html_to_text, sanitize, truncate_words};
+
+/// A normalized entry, ready for the archive to store or merge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub source: String,
+    /// Identity within the source: `g:` guid, else `l:` canonical link, else `t:` title.
+    pub identity: String,
+    pub guid: Option<String>,
+    pub url: String,
+    pub title: String,
+    /// See [`normalize_title`].
+    pub norm_title: String,
+    pub published: DateTime<Utc>,
+    pub date_source: DateSource,
+    pub updated: Option<DateTime<Utc>>,
+    pub author: Option<String>,
+    pub language: Option<String>,
+    pub summary: String,
+    pub text: String,
+    pub html: String,
+    pub categories: Vec<String>,
+    pub enclosures: Vec<Enclosure>,
+}
+
+impl Candidate {
+    /// The dedup identity as one printable string: normalized title and publication instant.
+    pub fn dedup_key(&self) -> String {
+        format!(
+            "{}@{}",
+            self.norm_title,
+            self.published.format("%Y-%m-%dT%H:%M:%SZ")
+        )
+    }
+}
+
+/// Where an entry came from, for resolving and labelling it.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub source: &'a str,
+    /// The document's URL: base for relative links.
+    pub base: Option<&'a Url>,
+}
+
+/// Normalizes one entry. `None` when the entry has nothing to be an article of (no title, no
+/// text and no link).
+pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Option<Candidate> {
+    let url = entry
+        .link
+        .as_deref()
+        .and_then(|l| clean_url(l, origin.base));
+    let page_base = url.as_deref().and_then(|u| Url::parse(u).ok());
+    let base = page_base.as_ref().or(origin.base);
+    let content = entry
+        .content_html
+        .as_deref()
+        .or(entry.summary_html.as_deref())
+        .unwrap_or("");
+    let html = sanitize(content, base);
+    let text = html_to_text(&html);
+    let summary_source = entry
+        .summary_html
+        .as_deref()
+        .map(|s| html_to_text(&sanitize(s, base)));
+    let summary = truncate_words(summary_source.as_deref().unwrap_or(&text), 500);
+
+    let title = match &entry.title {
+        Some(t) if entry.title_is_plain => collapse_ws(&html_escape::decode_html_entities(t)),
+        Some(t) => title_text(t),
+        None => String::new(),
+    };
+    let title = if title.is_empty() {
+        truncate_words(&text, 80)
+    } else {
+        title
+    };
+    if title.is_empty() && url.is_none() {
+        return None;
+    }
+    let title = if title.is_empty() {
+        url.clone().unwrap_or_default()
+    } else {
+        title
+    };
+    let norm_title = normalize_title(&title);
+    let (published, date_source) = match entry.published {
+        Some(p) => (p, DateSource::Entry),
+        None => (now, DateSource::FirstSeen),
+    };
+    let identity = match (&entry.guid, &url) {
+        (Some(g), _) => format!("g:{g}"),
+        (None, Some(u)) => format!("l:{u}"),
+        (None, None) => format!("t:{norm_title}"),
+    };
+    Some(Candidate {
+        source: origin.source.to_string(),
+        identity,
+        guid: entry.guid.clone(),
+        url: url.unwrap_or_default(),
+        title,
+        norm_title,
+        published,
+        date_source,
+        updated: entry.updated,
+        author: Some(entry.authors.join(", "))
+            .filter(|a| !a.is_empty())
+            .map(|a| title_text(&a)),
+        language: entry
+            .language
+            .as_deref()
+            .map(normalize_language)
+            .filter(|l| !l.is_empty()),
+        summary,
+        text,
+        html,
+        categories: entry
+            .categories
+            .iter()
+            .map(|c| title_text(c))
+            .filter(|c| !c.is_empty())
+            .collect(),
+        enclosures: entry
+            .enclosures
+            .iter()
+            .filter_map(|e| {
+                Some(Enclosure {
+                    url: clean_url(&e.url, origin.base)?,
+                    r#type: e.r#type.clone(),
+                    length: e.length,
+                })
+            })
+            .collect(),
+    })
+}
+
+/// The dedup form of a title: HTML entities decoded, tags stripped, NFKC, lowercase, every run
+/// of punctuation or white space (NBSP included) one space, trimmed.
+pub fn normalize_title(title: &str) -> String {
+    let plain = title_text(title);
+    let folded: String = plain.nfkc().collect::<String>().to_lowercase();
+    let mut out = String::with_capacity(folded.len());
+    let mut pending_space = false;
+    for ch in folded.chars() {
+        if ch.is_alphanumeric() || is_mark(ch) {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(ch);
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// Combining marks belong to the letter before them (Devanagari, Thai vowel signs).
+fn is_mark(ch: char) -> bool {
+    matches!(ch as u32, 0x0300..=0x036F | 0x0900..=0x0DFF | 0x0E31 | 0x0E34..=0x0E3A | 0x0E47..=0x0E4E | 0x1AB0..=0x1AFF | 0x20D0..=0x20FF)
+}
+
+/// A title or name as plain text: tags stripped, entities decoded (twice-escaped ones too, as
+/// RSS titles often are), white space collapsed.
+pub fn title_text(raw: &str) -> String {
+    let mut s = raw.to_string();
+    for _ in 0..2 {
+        if !(s.contains('<') || s.contains('&')) {
+            break;
+        }
+        let stripped = if s.contains('<') {
+            html_to_text(&s).replace("\n\n", " ")
+        } else {
+            s.clone()
+        };
+        s = html_escape::decode_html_entities(&stripped).into_owned();
+    }
+    collapse_ws(&s)
+}
+
+fn collapse_ws(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// BCP 47-ish: "en-US" stays, "EN_us" becomes "en-us", "zh-CN" stays lower-cased "zh-cn".
+fn normalize_language(l: &str) -> String {
+    l.trim().replace('_', "-").to_ascii_lowercase()
+}
+
+/// Query parameters that only track the reader (Google Analytics, Facebook, Mailchimp, HubSpot,
+/// Microsoft, Yandex, Marketo, Olytics…); removing them makes one story one URL.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "yclid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "vero_conv",
+    "wt_mc",
+    "wt.mc_id",
+    "__s",
+    "rb_clickid",
+    "s_cid",
+    "ncid",
+    "sr_share",
+    "twclid",
+    "ttclid",
+    "li_fat_id",
+    "xtor",
+];
+
+/// Resolves `link` against `base`, keeps only http(s), drops tracking parameters and tracking
+/// fragments. `None` for links that are not usable web addresses.
+pub fn clean_url(link: &str, base: Option<&Url>) -> Option<String> {
+    let link = link.trim();
+    if link.is_empty() || link == crate::parse::repair::MISSING_LINK {
+        return None;
+    }
+    let mut url = match base {
+        Some(b) => b.join(link).ok()?,
+        None => Url::parse(link).ok()?,
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| {
+                let k = k.to_ascii_lowercase();
+                !(k.starts_with("utm_") || TRACKING_PARAMS.contains(&k.as_str()))
+            })
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    if url
+        .fragment()
+        .is_some_and(|f| f.starts_with("xtor=") || f.starts_with("utm_") || f.is_empty())
+    {
+        url.set_fragment(None);
+    }
+    Some(url.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_normalize_to_one_form() {
+        let same = [
+            "Zhongguancun Becomes IP Service Cluster Demonstration Zone",
+            "  zhongguancun becomes IP\u{a0}service cluster  demonstration zone ",
+            "ZHONGGUANCUN BECOMES IP SERVICE CLUSTER DEMONSTRATION ZONE.",
+            "Zhongguancun Becomes IP Service Cluster &#8212; Demonstration Zone",
+            "<b>Zhongguancun</b> Becomes IP Service Cluster Demonstration Zone",
+            "Zhongguancun Becomes IP Service Cluster Demonstration&nbsp;Zone",
+            "Zhongguancun Becomes IP Service Cluster Demonstration &amp;amp; Zone",
+            "Ｚｈｏｎｇｇｕａｎｃｕｎ Becomes IP Service Cluster Demonstration Zone",
+        ];
+        for t in same {
+            assert_eq!(
+                normalize_title(t),
+                "zhongguancun becomes ip service cluster demonstration zone",
+                "{t:?}"
+            );
+        }
+        let cases = [
+            ("知识产权：新闻", "知识产权 新闻"),
+            ("Über-Straße", "über straße"),
+            ("AT&amp;T's deal", "at t s deal"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize_title(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn urls_lose_tracking_parameters() {
+        let base = Url::parse("https://news.example.org/feed/rss.xml").ok();
+        let cases = [
+            (
+                "https://x.org/a?utm_source=rss&utm_medium=feed",
+                Some("https://x.org/a"),
+            ),
+            (
+                "https://x.org/a?id=5&fbclid=abc&gclid=d",
+                Some("https://x.org/a?id=5"),
+            ),
+            (
+                "https://x.org/a?mc_cid=1&mc_eid=2&page=2#xtor=RSS-1",
+                Some("https://x.org/a?page=2"),
+            ),
+            (
+                "/2016/05/story.html",
+                Some("https://news.example.org/2016/05/story.html"),
+            ),
+            (
+                "story.html",
+                Some("https://news.example.org/feed/story.html"),
+            ),
+            ("javascript:alert(1)", None),
+            ("mailto:a@b.c", None),
+            ("", None),
+            (
+                "https://x.org/a#section-2",
+                Some("https://x.org/a#section-2"),
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(clean_url(input, base.as_ref()).as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn identity_prefers_guid_then_link_then_title() {
+        let now = Utc::now();
+        let origin = Origin {
+            source: "s",
+            base: None,
+        };
+        let mut e = Entry {
+            title: Some("A title".into()),
+            guid: Some("tag:x,2016:1".into()),
+            link: Some("https://x.org/a?utm_source=x".into()),
+            ..Entry::default()
+        };
+        let c = normalize(&e, origin, now).expect("candidate");
+        assert_eq!(c.identity, "g:tag:x,2016:1");
+        assert_eq!(c.date_source, DateSource::FirstSeen);
+        assert_eq!(c.published, now);
+        e.guid = None;
+        assert_eq!(
+            normalize(&e, origin, now).map(|c| c.identity).as_deref(),
+            Some("l:https://x.org/a")
+        );
+        e.link = None;
+        assert_eq!(
+            normalize(&e, origin, now).map(|c| c.identity).as_deref(),
+            Some("t:a title")
+        );
+        e.title = None;
+        assert_eq!(normalize(&e, origin, now), None);
+    }
+}

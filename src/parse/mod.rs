@@ -1,0 +1,400 @@
+//! Feed documents → entries. Wraps feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed) with gazette's
+//! date parser, the repairs in [`repair`], and a panic guard, and converts its model into
+//! [`Entry`] values that keep only what gazette uses. Does not clean or judge content: that is
+//! the normalize stage's job.
+
+pub mod dates;
+pub mod repair;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use feed_rs::model::{self, FeedType, Text};
+use url::Url;
+
+use crate::model::Enclosure;
+
+/// Why a document could not be read as a feed.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("not a feed: the document is an HTML page (no RSS, Atom or JSON Feed root)")]
+    HtmlPage,
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    #[error("the feed parser panicked on this document ({0}); please report it with the document")]
+    Panicked(String),
+}
+
+/// Feed-level metadata.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct FeedMeta {
+    pub title: Option<String>,
+    pub link: Option<String>,
+    pub description: Option<String>,
+    pub language: Option<String>,
+    pub updated: Option<DateTime<Utc>>,
+    pub author: Option<String>,
+    /// "RSS 2.0", "Atom", "JSON Feed", …
+    pub format: &'static str,
+}
+
+/// One item as the source published it: HTML still raw, links still as written.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    /// The entry's own id (RSS guid, Atom id, JSON Feed id); never a generated one.
+    pub guid: Option<String>,
+    /// Title as written (may hold entities or markup).
+    pub title: Option<String>,
+    /// Whether `title` is plain text (Atom `type="text"`), as opposed to HTML-ish.
+    pub title_is_plain: bool,
+    pub link: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    pub authors: Vec<String>,
+    /// Short description, as HTML.
+    pub summary_html: Option<String>,
+    /// Full content, as HTML.
+    pub content_html: Option<String>,
+    pub categories: Vec<String>,
+    pub enclosures: Vec<Enclosure>,
+    pub language: Option<String>,
+}
+
+/// A parsed feed.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedFeed {
+    pub meta: FeedMeta,
+    pub entries: Vec<Entry>,
+    /// The repairs that were needed (empty for a well-formed feed).
+    pub repairs: Vec<&'static str>,
+}
+
+/// Parses a UTF-8 document (see [`crate::decode`]) fetched from `url`. Dates without an offset
+/// are read in `tz`. Never panics.
+pub fn parse_feed(text: &str, url: Option<&Url>, tz: Tz) -> Result<ParsedFeed, ParseError> {
+    let mut repairs = Vec::new();
+    let prepared = repair::always(text, &mut repairs);
+    let first = parse_guarded(&prepared, url, tz);
+    let feed = match first {
+        Ok(feed) => feed,
+        Err(first_err) => {
+            if looks_like_html(text) {
+                return Err(ParseError::HtmlPage);
+            }
+            let repaired = repair::on_failure(&prepared, &mut repairs);
+            if repaired == prepared {
+                return Err(first_err);
+            }
+            parse_guarded(&repaired, url, tz).map_err(|_| first_err)?
+        }
+    };
+    Ok(convert(feed, repairs))
+}
+
+fn parse_guarded(text: &str, url: Option<&Url>, tz: Tz) -> Result<model::Feed, ParseError> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(url.map(Url::as_str))
+        // feed-rs' generated ids are random when an entry has neither id nor link; gazette
+        // derives identity itself, so "no id" must stay visible as an empty id.
+        .id_generator(|_, _, _| String::new())
+        .sanitize_content(false)
+        .timestamp_parser(move |s| dates::parse_date(s, tz))
+        .build();
+    match catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes()))) {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(e)) => Err(ParseError::NotAFeed(e.to_string())),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(ParseError::Panicked(what))
+        }
+    }
+}
+
+/// Whether a document is an HTML page rather than XML/JSON.
+pub fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .chars()
+        .take(2048)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let head = head.trim_start();
+    head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || (head.contains("<html")
+            && !head.contains("<rss")
+            && !head.contains("<feed")
+            && !head.contains("<rdf"))
+}
+
+fn text_of(t: &Option<Text>) -> Option<String> {
+    t.as_ref()
+        .map(|t| t.content.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn is_plain(t: &Text) -> bool {
+    t.content_type.to_string().starts_with("text/plain")
+}
+
+/// Renders a feed-rs text construct as HTML: plain text is escaped, HTML kept.
+fn html_of_text(t: &Text) -> String {
+    if is_plain(t) {
+        plain_to_html(&t.content)
+    } else {
+        t.content.clone()
+    }
+}
+
+/// Plain text to HTML paragraphs (blank lines separate paragraphs).
+pub fn plain_to_html(text: &str) -> String {
+    text.split("\n\n")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            format!(
+                "<p>{}</p>",
+                html_escape::encode_text(p).replace('\n', "<br>")
+            )
+        })
+        .collect()
+}
+
+fn convert(feed: model::Feed, repairs: Vec<&'static str>) -> ParsedFeed {
+    let format = match feed.feed_type {
+        FeedType::Atom => "Atom",
+        FeedType::JSON => "JSON Feed",
+        FeedType::RSS0 => "RSS 0.9x",
+        FeedType::RSS1 => "RSS 1.0",
+        FeedType::RSS2 => "RSS 2.0",
+    };
+    let is_atom = feed.feed_type == FeedType::Atom;
+    let feed_author = feed.authors.iter().find_map(person_name);
+    let meta = FeedMeta {
+        title: text_of(&feed.title),
+        link: pick_link(&feed.links),
+        description: text_of(&feed.description),
+        language: feed.language.clone().filter(|l| !l.trim().is_empty()),
+        updated: feed.updated,
+        author: feed_author,
+        format,
+    };
+    let entries = feed
+        .entries
+        .into_iter()
+        .map(|e| convert_entry(e, is_atom, meta.language.as_deref()))
+        .collect();
+    ParsedFeed {
+        meta,
+        entries,
+        repairs,
+    }
+}
+
+fn person_name(p: &model::Person) -> Option<String> {
+    let name = p
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && *n != "unknown");
+    name.map(str::to_string).or_else(|| {
+        p.email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_string)
+    })
+}
+
+fn pick_link(links: &[model::Link]) -> Option<String> {
+    let usable = |l: &&model::Link| l.href != repair::MISSING_LINK && !l.href.trim().is_empty();
+    links
+        .iter()
+        .filter(usable)
+        .find(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
+        .or_else(|| {
+            links.iter().filter(usable).find(|l| {
+                !matches!(
+                    l.rel.as_deref(),
+                    Some("self" | "enclosure" | "replies" | "edit" | "hub" | "next" | "previous")
+                )
+            })
+        })
+        .map(|l| l.href.trim().to_string())
+}
+
+fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) -> Entry {
+    let mut enclosures: Vec<Enclosure> = Vec::new();
+    let mut push_enclosure = |url: &str, kind: Option<String>, length: Option<u64>| {
+        if !url.is_empty() && !enclosures.iter().any(|x| x.url == url) {
+            enclosures.push(Enclosure {
+                url: url.to_string(),
+                r#type: kind,
+                length,
+            });
+        }
+    };
+    for m in &e.media {
+        for c in &m.content {
+            if let Some(u) = &c.url {
+                push_enclosure(
+                    u.as_str(),
+                    c.content_type.as_ref().map(|t| t.to_string()),
+                    c.size,
+                );
+            }
+        }
+    }
+    for l in e
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+    {
+        push_enclosure(&l.href, l.media_type.clone(), l.length);
+    }
+    let content_html = e.content.as_ref().and_then(|c| {
+        let body = c.body.as_deref()?.trim();
+        let ct = c.content_type.to_string();
+        if body.is_empty() {
+            None
+        } else if ct.starts_with("text/plain") {
+            Some(plain_to_html(body))
+        } else if ct.starts_with("text/") || ct.contains("html") || ct.contains("xml") {
+            Some(body.to_string())
+        } else {
+            None // base64 or other non-text payloads carry no article text
+        }
+    });
+    let summary_html = e
+        .summary
+        .as_ref()
+        .filter(|t| !t.content.trim().is_empty())
+        .map(html_of_text);
+    Entry {
+        guid: Some(e.id.trim().to_string()).filter(|s| !s.is_empty()),
+        title_is_plain: is_atom && e.title.as_ref().is_some_and(is_plain),
+        title: text_of(&e.title),
+        link: pick_link(&e.links),
+        published: e.published.or(e.updated),
+        updated: e.updated,
+        authors: e.authors.iter().filter_map(person_name).collect(),
+        summary_html,
+        content_html,
+        categories: e
+            .categories
+            .iter()
+            .map(|c| {
+                c.label
+                    .clone()
+                    .unwrap_or_else(|| c.term.clone())
+                    .trim()
+                    .to_string()
+            })
+            .filter(|c| !c.is_empty())
+            .collect(),
+        enclosures,
+        language: e
+            .language
+            .clone()
+            .or_else(|| feed_language.map(str::to_string)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(doc: &str) -> Result<ParsedFeed, ParseError> {
+        parse_feed(
+            doc,
+            Url::parse("https://example.org/feed").ok().as_ref(),
+            Tz::UTC,
+        )
+    }
+
+    #[test]
+    fn feed_rs_gaps_are_covered() {
+        // (name, document, expected title of the first entry)
+        let cases = [
+            (
+                "bare ampersand",
+                "<rss version=\"2.0\"><channel><title>t</title><item><title>AT&T wins</title><link>http://x/1</link></item></channel></rss>",
+                "AT&T wins",
+            ),
+            (
+                "html entity",
+                "<rss version=\"2.0\"><channel><title>t</title><item><title>Caf&eacute;&nbsp;news</title><link>http://x/1</link></item></channel></rss>",
+                "Caf\u{e9} news",
+            ),
+            (
+                "no version",
+                "<rss><channel><title>t</title><item><title>No version</title><link>http://x/1</link></item></channel></rss>",
+                "No version",
+            ),
+            (
+                "0.94",
+                "<rss version=\"0.94\"><channel><title>t</title><item><title>Old</title><link>http://x/1</link></item></channel></rss>",
+                "Old",
+            ),
+            (
+                "2.01",
+                "<rss version=\"2.01\"><channel><title>t</title><item><title>New</title><link>http://x/1</link></item></channel></rss>",
+                "New",
+            ),
+            (
+                "rdf no link",
+                "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\"><channel rdf:about=\"http://x/\"><title>t</title><link>http://x/</link></channel><item rdf:about=\"http://x/a\"><title>Kept</title></item></rdf:RDF>",
+                "Kept",
+            ),
+            (
+                "atom text/plain",
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><id>x</id><entry><id>1</id><title type=\"text/plain\">Plain</title><summary type=\"text/plain\">s</summary><updated>2016-05-04T00:00:00Z</updated></entry></feed>",
+                "Plain",
+            ),
+            (
+                "atom empty summary",
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><id>x</id><entry><id>1</id><title>Empty summary</title><summary type=\"html\"></summary><updated>2016-05-04T00:00:00Z</updated></entry></feed>",
+                "Empty summary",
+            ),
+            (
+                "atom base64",
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title><id>x</id><entry><id>1</id><title>B64</title><content type=\"image/png\">iVBORw0KGgo=</content><updated>2016-05-04T00:00:00Z</updated></entry></feed>",
+                "B64",
+            ),
+        ];
+        for (name, doc, want) in cases {
+            let feed = parse(doc).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(feed.entries.len(), 1, "{name}");
+            let title = feed.entries[0]
+                .title
+                .as_deref()
+                .map(crate::normalize::title_text);
+            assert_eq!(title.as_deref(), Some(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn entries_without_id_get_no_generated_id() {
+        let doc = "<rss version=\"2.0\"><channel><title>t</title><item><title>x</title></item></channel></rss>";
+        let a = parse(doc).expect("parses");
+        assert_eq!(a.entries[0].guid, None);
+    }
+
+    #[test]
+    fn html_page_is_reported_as_html() {
+        let err = parse("<!DOCTYPE html><html><body>hi</body></html>").expect_err("not a feed");
+        assert!(matches!(err, ParseError::HtmlPage));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(s in "\\PC{0,200}") {
+            let _ = parse(&s);
+            let _ = parse(&format!("<rss><channel><item><title>{s}</title></item></channel></rss>"));
+        }
+    }
+}
