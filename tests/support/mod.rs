@@ -1,0 +1,260 @@
+//! Test support: a real HTTP server on 127.0.0.1 serving fixture bytes, and a runner for the real
+//! `gazette` binary against a config and archive in a temporary directory.
+
+#![allow(dead_code, reason = "each test uses a different part of the support module")]
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::Response;
+
+/// What the server sends for one request.
+#[derive(Clone)]
+pub enum Payload {
+    Bytes(Vec<u8>),
+    /// Chunks of zeros for as long as the client reads (bounded at 2 GiB / 60 s).
+    Endless,
+    /// Headers at once, then nothing for this long.
+    Stall(Duration),
+}
+
+/// One canned response.
+#[derive(Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub payload: Payload,
+}
+
+impl Reply {
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status: 200,
+            headers: vec![("content-type".into(), content_type.into())],
+            payload: Payload::Bytes(body.into()),
+        }
+    }
+
+    pub fn status(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: vec![],
+            payload: Payload::Bytes(format!("status {status}").into_bytes()),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn payload(mut self, payload: Payload) -> Reply {
+        self.payload = payload;
+        self
+    }
+}
+
+#[derive(Default)]
+struct Routes {
+    /// Replies per path; the last one repeats.
+    replies: HashMap<String, VecDeque<Reply>>,
+    hits: HashMap<String, usize>,
+    user_agents: Vec<String>,
+}
+
+/// A fixture server on 127.0.0.1, port chosen by the OS. Lives as long as the value.
+pub struct FixtureServer {
+    pub addr: SocketAddr,
+    routes: Arc<Mutex<Routes>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FixtureServer {
+    pub fn start() -> FixtureServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        let routes = Arc::new(Mutex::new(Routes::default()));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let app = axum::Router::new().fallback(handle).with_state(Arc::clone(&routes));
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FixtureServer {
+            addr,
+            routes,
+            _runtime: runtime,
+        }
+    }
+
+    /// Always answer `path` with `reply`.
+    pub fn route(&self, path: &str, reply: Reply) {
+        self.sequence(path, vec![reply]);
+    }
+
+    /// Answer `path` with these replies in turn; the last one repeats.
+    pub fn sequence(&self, path: &str, replies: Vec<Reply>) {
+        let mut r = self.routes.lock().expect("routes");
+        r.replies.insert(path.to_string(), replies.into());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn hits(&self, path: &str) -> usize {
+        self.routes.lock().expect("routes").hits.get(path).copied().unwrap_or(0)
+    }
+
+    pub fn user_agents(&self) -> Vec<String> {
+        self.routes.lock().expect("routes").user_agents.clone()
+    }
+}
+
+async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    let reply = {
+        let mut r = routes.lock().expect("routes");
+        *r.hits.entry(path.clone()).or_default() += 1;
+        if let Some(ua) = req.headers().get("user-agent").and_then(|v| v.to_str().ok()) {
+            r.user_agents.push(ua.to_string());
+        }
+        match r.replies.get_mut(&path) {
+            Some(queue) if queue.len() > 1 => queue.pop_front(),
+            Some(queue) => queue.front().cloned(),
+            None => None,
+        }
+    };
+    let reply = reply.unwrap_or_else(|| Reply::status(404));
+    let body = match reply.payload {
+        Payload::Bytes(b) => Body::from(b),
+        Payload::Endless => {
+            let started = Instant::now();
+            let chunks = futures_util::stream::unfold(0u64, move |sent| async move {
+                if sent > (2 << 30) || started.elapsed() > Duration::from_secs(60) {
+                    return None;
+                }
+                Some((Ok::<_, std::io::Error>(vec![b'x'; 64 * 1024]), sent + 64 * 1024))
+            });
+            Body::from_stream(chunks)
+        }
+        Payload::Stall(d) => {
+            let chunks = futures_util::stream::unfold(false, move |done| async move {
+                if done {
+                    return None;
+                }
+                tokio::time::sleep(d).await;
+                Some((Ok::<_, std::io::Error>(b"<rss>".to_vec()), true))
+            });
+            Body::from_stream(chunks)
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (k, v) in reply.headers {
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+            response.headers_mut().insert(k, v);
+        }
+    }
+    response
+}
+
+/// The bytes of `tests/fixtures/<name>`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// A gazette home: a temporary directory with `feeds.toml` and the archive under `archive/`.
+pub struct Gazette {
+    pub dir: tempfile::TempDir,
+}
+
+/// Finished run of the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `articles --json` output, parsed.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+            .collect()
+    }
+}
+
+impl Gazette {
+    /// A home whose `feeds.toml` is `[archive] path = "archive"` followed by `body`.
+    pub fn new(body: &str) -> Gazette {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = format!("[archive]\npath = \"archive\"\n\n{body}");
+        std::fs::write(dir.path().join("feeds.toml"), config).expect("write config");
+        Gazette { dir }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("feeds.toml")
+    }
+
+    pub fn archive_path(&self) -> PathBuf {
+        self.dir.path().join("archive")
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_gazette"));
+        cmd.arg("--config")
+            .arg(self.config_path())
+            .env_remove("RUST_LOG")
+            .env_remove("GAZETTE_CONFIG")
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("RUST_BACKTRACE", "1");
+        cmd
+    }
+
+    /// Runs `gazette --config <home>/feeds.toml <args>` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command().args(args).output().expect("run gazette"))
+    }
+}
+
+/// A `[[source]]` block.
+pub fn source(id: &str, url: &str, extra: &str) -> String {
+    format!("[[source]]\nid = \"{id}\"\nurl = \"{url}\"\n{extra}\n\n")
+}
+
+/// Runs the binary without any config (for `inspect`).
+pub fn gazette(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_gazette"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("GAZETTE_CONFIG", "/nonexistent/feeds.toml")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .output()
+        .expect("run gazette");
+    Run::from(out)
+}
