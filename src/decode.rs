@@ -17,8 +17,21 @@ pub struct Decoded {
     pub decided_by: &'static str,
 }
 
+/// Largest document a gzip-inside-the-body (see [`decode`]) may inflate to.
+pub const MAX_INFLATED: u64 = 32 * 1024 * 1024;
+
 /// Decodes `bytes`, given the HTTP `Content-Type` header if there was one.
+///
+/// A body that is itself gzip data (a `.xml.gz` file, or a server that compresses twice) is
+/// inflated first, up to [`MAX_INFLATED`] bytes.
 pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
+    let inflated;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        inflated = inflate(bytes);
+        inflated.as_deref().unwrap_or(bytes)
+    } else {
+        bytes
+    };
     let (encoding, decided_by) = sniff(bytes, content_type);
     let (text, _, _) = encoding.decode(bytes); // strips a BOM of the same encoding
     let mut text = text.into_owned();
@@ -30,6 +43,14 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         encoding: encoding.name(),
         decided_by,
     }
+}
+
+fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let decoder = flate2::read::MultiGzDecoder::new(bytes);
+    decoder.take(MAX_INFLATED).read_to_end(&mut out).ok()?;
+    Some(out)
 }
 
 fn sniff(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, &'static str) {
@@ -245,6 +266,18 @@ mod tests {
             );
             assert!(!d.text.starts_with('\u{feff}'));
         }
+    }
+
+    #[test]
+    fn gzip_inside_the_body_is_inflated() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all("<rss>Grüße</rss>".as_bytes()).expect("gzip");
+        let d = decode(&gz.finish().expect("gzip"), None);
+        assert_eq!(d.text, "<rss>Grüße</rss>");
+        // a truncated stream is decoded as the raw bytes rather than lost
+        let d = decode(&[0x1f, 0x8b, 0x08], None);
+        assert_eq!(d.text.len(), "\u{1f}\u{fffd}\u{8}".len());
     }
 
     #[test]

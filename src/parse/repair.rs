@@ -41,7 +41,59 @@ pub fn on_failure(text: &str, repairs: &mut Vec<&'static str>) -> String {
         repairs.push("empty Atom text elements removed");
         out = Cow::Owned(s);
     }
+    if let Cow::Owned(s) = rss_without_channel(&out) {
+        repairs.push("empty <rss> given a channel");
+        out = Cow::Owned(s);
+    }
+    if let Cow::Owned(s) = json_feed_version(&out) {
+        repairs.push("JSON Feed version normalized");
+        out = Cow::Owned(s);
+    }
     out.into_owned()
+}
+
+/// `<rss version="2.0"></rss>`: a feed with nothing in it yet. feed-rs wants a channel; an
+/// empty one says the same thing.
+fn rss_without_channel(text: &str) -> Cow<'_, str> {
+    if text.contains("<rss") && !text.contains("<channel") {
+        if let Some(end) = text.rfind("</rss>") {
+            return Cow::Owned(format!(
+                "{}<channel></channel>{}",
+                &text[..end],
+                &text[end..]
+            ));
+        }
+    }
+    Cow::Borrowed(text)
+}
+
+/// feed-rs accepts only `"version": "https://jsonfeed.org/version/1…"`; publishers also write
+/// "1.1", "http://…" or nothing, and sometimes leave out the required `title`. Anything shaped
+/// like a JSON Feed (an object with `items`) is read as JSON Feed 1.1, which is backwards
+/// compatible with 1.0.
+fn json_feed_version(text: &str) -> Cow<'_, str> {
+    if !text.trim_start().starts_with('{') {
+        return Cow::Borrowed(text);
+    }
+    let Ok(serde_json::Value::Object(mut doc)) = serde_json::from_str::<serde_json::Value>(text)
+    else {
+        return Cow::Borrowed(text);
+    };
+    let version_ok = doc
+        .get("version")
+        .and_then(|v| v.as_str())
+        .is_some_and(|v| v.starts_with("https://jsonfeed.org/version/1"));
+    let has_title = doc.get("title").is_some_and(|t| t.is_string());
+    if (version_ok && has_title) || !doc.get("items").is_some_and(|i| i.is_array()) {
+        return Cow::Borrowed(text);
+    }
+    doc.insert("version".into(), "https://jsonfeed.org/version/1.1".into());
+    // `title` is required by the spec and by feed-rs, but a feed without one still has items
+    doc.entry("title").or_insert_with(|| "".into());
+    match serde_json::to_string(&doc) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(text),
+    }
 }
 
 /// `<rss>` without `version`, or with 0.93/0.94/2.01/…: feed-rs only dispatches on "2.0",
@@ -261,6 +313,23 @@ mod tests {
             ),
             "<entry><title>x</title></entry>"
         );
+    }
+
+    #[test]
+    fn json_feed_versions() {
+        let fixed = json_feed_version(r#"{"version": "1.1", "title": "t", "items": []}"#);
+        assert!(
+            fixed.contains("https://jsonfeed.org/version/1.1"),
+            "{fixed}"
+        );
+        let missing = json_feed_version(r#"{"title": "t", "items": []}"#);
+        assert!(missing.contains("https://jsonfeed.org/version/1.1"));
+        let fine = r#"{"version": "https://jsonfeed.org/version/1", "items": []}"#;
+        assert!(matches!(json_feed_version(fine), Cow::Borrowed(_)));
+        assert!(matches!(
+            json_feed_version(r#"{"not": "a feed"}"#),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

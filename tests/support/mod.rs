@@ -1,7 +1,10 @@
 //! Test support: a real HTTP server on 127.0.0.1 serving fixture bytes, and a runner for the real
 //! `gazette` binary against a config and archive in a temporary directory.
 
-#![allow(dead_code, reason = "each test uses a different part of the support module")]
+#![allow(
+    dead_code,
+    reason = "each test uses a different part of the support module"
+)]
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -88,7 +91,9 @@ impl FixtureServer {
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
-        let app = axum::Router::new().fallback(handle).with_state(Arc::clone(&routes));
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&routes));
         runtime.spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -115,7 +120,13 @@ impl FixtureServer {
     }
 
     pub fn hits(&self, path: &str) -> usize {
-        self.routes.lock().expect("routes").hits.get(path).copied().unwrap_or(0)
+        self.routes
+            .lock()
+            .expect("routes")
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn user_agents(&self) -> Vec<String> {
@@ -128,7 +139,11 @@ async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Respo
     let reply = {
         let mut r = routes.lock().expect("routes");
         *r.hits.entry(path.clone()).or_default() += 1;
-        if let Some(ua) = req.headers().get("user-agent").and_then(|v| v.to_str().ok()) {
+        if let Some(ua) = req
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+        {
             r.user_agents.push(ua.to_string());
         }
         match r.replies.get_mut(&path) {
@@ -146,7 +161,10 @@ async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Respo
                 if sent > (2 << 30) || started.elapsed() > Duration::from_secs(60) {
                     return None;
                 }
-                Some((Ok::<_, std::io::Error>(vec![b'x'; 64 * 1024]), sent + 64 * 1024))
+                Some((
+                    Ok::<_, std::io::Error>(vec![b'x'; 64 * 1024]),
+                    sent + 64 * 1024,
+                ))
             });
             Body::from_stream(chunks)
         }
@@ -162,7 +180,8 @@ async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Respo
         }
     };
     let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in reply.headers {
         if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
             response.headers_mut().insert(k, v);
@@ -173,7 +192,9 @@ async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Respo
 
 /// The bytes of `tests/fixtures/<name>`.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
