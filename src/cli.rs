@@ -274,13 +274,13 @@ fn articles(
     limit: usize,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
-    if let Some(id) = source {
-        if !config.sources.iter().any(|s| s.id == id) {
-            eprintln!(
-                "warning: {id:?} is not a source in {}; showing what the archive holds for it",
-                config.file.display()
-            );
-        }
+    if let Some(id) = source
+        && !config.sources.iter().any(|s| s.id == id)
+    {
+        eprintln!(
+            "warning: {id:?} is not a source in {}; showing what the archive holds for it",
+            config.file.display()
+        );
     }
     let archive = open_archive(&config)?;
     let list = archive.newest(source, limit)?;

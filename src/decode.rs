@@ -77,10 +77,10 @@ fn sniff(bytes: &[u8], content_type: Option<&str>) -> (&'static Encoding, &'stat
         _ => {}
     }
     let head = &bytes[..bytes.len().min(4096)];
-    if let Some(enc) = declared_encoding(head) {
-        if !is_utf16(enc) {
-            return (enc, "document declaration");
-        }
+    if let Some(enc) = declared_encoding(head)
+        && !is_utf16(enc)
+    {
+        return (enc, "document declaration");
     }
     if std::str::from_utf8(bytes).is_ok() {
         return (UTF_8, "valid UTF-8");

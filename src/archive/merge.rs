@@ -99,12 +99,11 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
                 published: a.published,
             });
         }
-        if c.source == a.sources[0] {
-            if let Some(link) = a.links.first() {
-                if !link.url.is_empty() {
-                    a.url = link.url.clone();
-                }
-            }
+        if c.source == a.sources[0]
+            && let Some(link) = a.links.first()
+            && !link.url.is_empty()
+        {
+            a.url = link.url.clone();
         }
     }
     let owns_content = relation == Relation::SameEntry && a.content_source == c.source;

@@ -246,26 +246,26 @@ impl Archive {
                 .get(&identity_key)?
                 .map(|v| String::from_utf8_lossy(&v).into_owned()),
         };
-        if let Some(id) = known {
-            if let Some(existing) = self.load_into(&id, batch)? {
-                let merged = merge::merge(&existing, c, Relation::SameEntry, now);
-                let changed = merged != existing;
-                batch.articles.insert(id, merged);
-                return Ok(if changed {
-                    Outcome::Updated
-                } else {
-                    Outcome::Unchanged
-                });
-            }
-            // A dangling identity entry (index damage): fall through and re-place the entry.
+        if let Some(id) = known
+            && let Some(existing) = self.load_into(&id, batch)?
+        {
+            let merged = merge::merge(&existing, c, Relation::SameEntry, now);
+            let changed = merged != existing;
+            batch.articles.insert(id, merged);
+            return Ok(if changed {
+                Outcome::Updated
+            } else {
+                Outcome::Unchanged
+            });
         }
-        if let Some(id) = self.find_same_story(c, batch)? {
-            if let Some(existing) = self.load_into(&id, batch)? {
-                let merged = merge::merge(&existing, c, Relation::SameStory, now);
-                batch.articles.insert(id.clone(), merged);
-                batch.identities.insert(identity_key, id);
-                return Ok(Outcome::Duplicate);
-            }
+        // A dangling identity entry (index damage): fall through and re-place the entry.
+        if let Some(id) = self.find_same_story(c, batch)?
+            && let Some(existing) = self.load_into(&id, batch)?
+        {
+            let merged = merge::merge(&existing, c, Relation::SameStory, now);
+            batch.articles.insert(id.clone(), merged);
+            batch.identities.insert(identity_key, id);
+            return Ok(Outcome::Duplicate);
         }
         let mut attempt = 0;
         let id = loop {

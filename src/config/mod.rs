@@ -320,10 +320,10 @@ impl Validator<'_> {
                     archive.path = base_dir.join(p.get_ref());
                 }
             }
-            if let Some(w) = &a.dedup_window {
-                if let Some(d) = self.duration(w, "[archive]", "dedup_window") {
-                    archive.dedup_window = d;
-                }
+            if let Some(w) = &a.dedup_window
+                && let Some(d) = self.duration(w, "[archive]", "dedup_window")
+            {
+                archive.dedup_window = d;
             }
         }
 
@@ -348,17 +348,15 @@ impl Validator<'_> {
                     ),
                 }
             }
-            if let Some(b) = &s.base_url {
-                if let Some(u) = self.http_url(b, "[server]", "base_url") {
-                    server.base_url = u;
-                    base_url_given = true;
-                }
+            if let Some(b) = &s.base_url
+                && let Some(u) = self.http_url(b, "[server]", "base_url")
+            {
+                server.base_url = u;
+                base_url_given = true;
             }
         }
-        if !base_url_given {
-            if let Ok(u) = Url::parse(&format!("http://{}/", server.listen)) {
-                server.base_url = u;
-            }
+        if !base_url_given && let Ok(u) = Url::parse(&format!("http://{}/", server.listen)) {
+            server.base_url = u;
         }
 
         // [polling]

@@ -24,10 +24,8 @@ pub fn parse_date(input: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let last = s.rsplit(' ').next().unwrap_or(s);
     let named_zone = last.chars().all(|c| c.is_ascii_alphabetic())
         && !matches!(last, "GMT" | "UT" | "UTC" | "Z");
-    if !named_zone {
-        if let Ok(d) = DateTime::parse_from_rfc2822(s) {
-            return sane(d.with_timezone(&Utc));
-        }
+    if !named_zone && let Ok(d) = DateTime::parse_from_rfc2822(s) {
+        return sane(d.with_timezone(&Utc));
     }
     let cleaned = clean(s);
     let (rest, zone) = split_zone(&cleaned);

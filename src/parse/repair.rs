@@ -55,14 +55,15 @@ pub fn on_failure(text: &str, repairs: &mut Vec<&'static str>) -> String {
 /// `<rss version="2.0"></rss>`: a feed with nothing in it yet. feed-rs wants a channel; an
 /// empty one says the same thing.
 fn rss_without_channel(text: &str) -> Cow<'_, str> {
-    if text.contains("<rss") && !text.contains("<channel") {
-        if let Some(end) = text.rfind("</rss>") {
-            return Cow::Owned(format!(
-                "{}<channel></channel>{}",
-                &text[..end],
-                &text[end..]
-            ));
-        }
+    if text.contains("<rss")
+        && !text.contains("<channel")
+        && let Some(end) = text.rfind("</rss>")
+    {
+        return Cow::Owned(format!(
+            "{}<channel></channel>{}",
+            &text[..end],
+            &text[end..]
+        ));
     }
     Cow::Borrowed(text)
 }
