@@ -71,10 +71,11 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
         .unwrap_or("");
     let html = sanitize(content, base);
     let text = html_to_text(&html);
-    let summary_source = entry
-        .summary_html
-        .as_deref()
-        .map(|s| html_to_text(&sanitize(s, base)));
+    // When the summary *is* the content, its text is already known: no second sanitize.
+    let summary_source = match (&entry.content_html, &entry.summary_html) {
+        (Some(_), Some(s)) => Some(html_to_text(&sanitize(s, base))),
+        _ => None,
+    };
     let summary = truncate_words(summary_source.as_deref().unwrap_or(&text), 500);
 
     let title = match &entry.title {

@@ -325,7 +325,7 @@ mod tests {
         );
         let missing = json_feed_version(r#"{"title": "t", "items": []}"#);
         assert!(missing.contains("https://jsonfeed.org/version/1.1"));
-        let fine = r#"{"version": "https://jsonfeed.org/version/1", "items": []}"#;
+        let fine = r#"{"version": "https://jsonfeed.org/version/1", "title": "t", "items": []}"#;
         assert!(matches!(json_feed_version(fine), Cow::Borrowed(_)));
         assert!(matches!(
             json_feed_version(r#"{"not": "a feed"}"#),
