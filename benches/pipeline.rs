@@ -93,7 +93,7 @@ fn bench(c: &mut Criterion) {
             },
             |cands| {
                 archive
-                    .ingest("s", &cands, &PollState::default(), now)
+                    .ingest("s", &cands, &PollState::default(), now, &|_| Vec::new())
                     .expect("ingest")
             },
             criterion::BatchSize::SmallInput,
@@ -110,12 +110,14 @@ fn bench(c: &mut Criterion) {
     .expect("parses")
     .candidates;
     archive
-        .ingest("s", &same, &PollState::default(), now)
+        .ingest("s", &same, &PollState::default(), now, &|_| Vec::new())
         .expect("ingest");
     g.bench_function("re-ingest 50 unchanged", |b| {
         b.iter(|| {
             archive
-                .ingest("s", black_box(&same), &PollState::default(), now)
+                .ingest("s", black_box(&same), &PollState::default(), now, &|_| {
+                    Vec::new()
+                })
                 .expect("ingest")
         })
     });

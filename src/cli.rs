@@ -18,9 +18,11 @@ use url::Url;
 
 use crate::archive::Archive;
 use crate::config::{self, Config, ConfigError};
+use crate::curate::Curator;
 use crate::fetch::{Fetcher, Limits};
 use crate::model::Article;
 use crate::poll::{Reading, poll_all, read_document};
+use crate::publish::Format;
 
 /// gazette: polls news sites, archives clean deduplicated articles, republishes curated feeds.
 #[derive(Debug, Parser)]
@@ -52,14 +54,31 @@ pub enum Command {
     Articles {
         #[arg(long)]
         source: Option<String>,
+        /// Only the articles of this topic.
+        #[arg(long, conflicts_with = "source")]
+        topic: Option<String>,
         #[arg(long, default_value_t = 20)]
         limit: usize,
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
-    /// Run the daemon: poll every source on its interval until SIGTERM or SIGINT.
+    /// Run the daemon: poll every source on its interval and serve the topic feeds over HTTP,
+    /// until SIGTERM or SIGINT.
     Run,
+    /// Print a topic's output feed (exactly the bytes the server sends).
+    Render {
+        topic: String,
+        #[arg(long, value_enum, default_value_t = FormatArg::Rss)]
+        format: FormatArg,
+    },
+    /// Explain, for each topic, whether an article is in it and why.
+    Explain {
+        article_id: String,
+        /// Explain only this topic.
+        #[arg(long)]
+        topic: Option<String>,
+    },
     /// Show how gazette reads one document (file or URL) without storing anything.
     Inspect {
         /// A file path or an http(s) URL.
@@ -78,6 +97,24 @@ pub enum Command {
     },
 }
 
+/// `render --format`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    Rss,
+    Atom,
+    Json,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Rss => Format::Rss,
+            FormatArg::Atom => Format::Atom,
+            FormatArg::Json => Format::Json,
+        }
+    }
+}
+
 /// Whether the command is the long-running daemon (it logs at info by default).
 pub fn is_daemon(cli: &Cli) -> bool {
     matches!(cli.command, Command::Run)
@@ -90,10 +127,19 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Poll { source } => with_config(&cli.config, |c| poll(c, source.as_deref())),
         Command::Articles {
             source,
+            topic,
             limit,
             json,
-        } => with_config(&cli.config, |c| articles(c, source.as_deref(), limit, json)),
+        } => with_config(&cli.config, |c| {
+            articles(c, source.as_deref(), topic.as_deref(), limit, json)
+        }),
         Command::Run => with_config(&cli.config, run),
+        Command::Render { topic, format } => {
+            with_config(&cli.config, |c| render(c, &topic, format.into()))
+        }
+        Command::Explain { article_id, topic } => {
+            with_config(&cli.config, |c| explain(c, &article_id, topic.as_deref()))
+        }
         Command::Inspect {
             target,
             url,
@@ -145,11 +191,18 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn open_archive(config: &Config) -> anyhow::Result<Arc<Archive>> {
-    Ok(Arc::new(Archive::open(
-        &config.archive.path,
-        config.archive.dedup_window,
-    )?))
+/// Opens the archive and brings topic memberships up to date with the configured topics.
+fn open_archive(config: &Config) -> anyhow::Result<(Arc<Archive>, Arc<Curator>)> {
+    let archive = Archive::open(&config.archive.path, config.archive.dedup_window)?;
+    let curator = Curator::new(config);
+    let report = archive.recurate(&|a| curator.topics_for(a), &curator.fingerprints())?;
+    if !report.changed.is_empty() || !report.removed.is_empty() {
+        tracing::info!(
+            changed = ?report.changed, removed = ?report.removed, scanned = report.scanned, updated = report.updated,
+            "topics changed; re-curated the archive"
+        );
+    }
+    Ok((Arc::new(archive), Arc::new(curator)))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -191,12 +244,13 @@ fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
-    let archive = open_archive(&config)?;
+    let (archive, curator) = open_archive(&config)?;
     let fetcher = Fetcher::new(&config.polling.user_agent)?;
     let reports = runtime()?.block_on(poll_all(
         &sources,
         &fetcher,
         &archive,
+        &curator,
         config.polling.concurrency,
     ));
     archive.flush()?;
@@ -265,12 +319,14 @@ pub fn article_json(a: &Article) -> serde_json::Value {
         "html": a.html,
         "categories": a.categories,
         "enclosures": a.enclosures,
+        "topics": a.topics,
     })
 }
 
 fn articles(
     config: Config,
     source: Option<&str>,
+    topic: Option<&str>,
     limit: usize,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -282,8 +338,20 @@ fn articles(
             config.file.display()
         );
     }
-    let archive = open_archive(&config)?;
-    let list = archive.newest(source, limit)?;
+    if let Some(id) = topic
+        && !config.topics.iter().any(|t| t.id == id)
+    {
+        eprintln!(
+            "error: no topic with id {id:?} in {}",
+            config.file.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let (archive, _) = open_archive(&config)?;
+    let list = match topic {
+        Some(t) => archive.topic_newest(t, limit)?,
+        None => archive.newest(source, limit)?,
+    };
     let mut out = std::io::stdout().lock();
     for a in &list {
         if as_json {
@@ -302,29 +370,142 @@ fn articles(
     Ok(ExitCode::SUCCESS)
 }
 
+fn render(config: Config, topic: &str, format: Format) -> anyhow::Result<ExitCode> {
+    if !config.topics.iter().any(|t| t.id == topic) {
+        eprintln!(
+            "error: no topic with id {topic:?} in {} (known: {})",
+            config.file.display(),
+            config
+                .topics
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let (archive, _) = open_archive(&config)?;
+    let rendered = crate::publish::render_topic(&archive, &config, topic, format)?;
+    std::io::stdout().lock().write_all(&rendered.body)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn explain(config: Config, article_id: &str, topic: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Some(t) = topic
+        && !config.topics.iter().any(|x| x.id == t)
+    {
+        eprintln!("error: no topic with id {t:?} in {}", config.file.display());
+        return Ok(ExitCode::from(2));
+    }
+    let (archive, curator) = open_archive(&config)?;
+    let Some(article) = archive.get(article_id)? else {
+        eprintln!(
+            "error: no article with id {article_id:?} in the archive (see `gazette articles`)"
+        );
+        return Ok(ExitCode::from(1));
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "article {}: {:?}", article.id, article.title)?;
+    writeln!(
+        out,
+        "  sources: {}; language: {}",
+        article.sources.join(", "),
+        article.language.as_deref().unwrap_or("unknown")
+    )?;
+    if curator.topics.is_empty() {
+        writeln!(out, "no topics are configured")?;
+    }
+    for e in curator
+        .explain(&article)
+        .iter()
+        .filter(|e| topic.is_none_or(|t| t == e.topic))
+    {
+        let query = config
+            .topics
+            .iter()
+            .find(|t| t.id == e.topic)
+            .map_or("", |t| t.query.as_str());
+        writeln!(out)?;
+        writeln!(out, "{}: {}", e.topic, if e.member { "IN" } else { "OUT" })?;
+        writeln!(out, "  query: {query}")?;
+        if !e.source_allowed {
+            writeln!(
+                out,
+                "  excluded: none of its sources is in the topic's `sources` list"
+            )?;
+        }
+        for x in &e.excluded_by {
+            writeln!(out, "  excluded by: {x}")?;
+        }
+        let (hit, miss): (Vec<_>, Vec<_>) = e.terms.iter().partition(|(_, m)| m.is_some());
+        if !hit.is_empty() {
+            let list: Vec<String> = hit
+                .iter()
+                .map(|(t, m)| match m {
+                    Some(m) if !t.trim_matches('"').eq_ignore_ascii_case(m) => {
+                        format!("{t} ({m:?})")
+                    }
+                    _ => t.clone(),
+                })
+                .collect();
+            writeln!(out, "  matched: {}", list.join(", "))?;
+        }
+        if !miss.is_empty() {
+            let list: Vec<&str> = miss.iter().map(|(t, _)| t.as_str()).collect();
+            writeln!(out, "  not found: {}", list.join(", "))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(config: Config) -> anyhow::Result<ExitCode> {
-    let archive = open_archive(&config)?;
+    let (archive, curator) = open_archive(&config)?;
     let fetcher = Fetcher::new(&config.polling.user_agent)?;
     let rt = runtime()?;
+    let config = Arc::new(config);
+    let listener = match rt.block_on(crate::serve::bind(config.server.listen)) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let addr = listener.local_addr()?;
     let enabled = config.sources.iter().filter(|s| s.enabled).count();
     tracing::info!(
-        sources = enabled, articles = archive.len(), archive = %archive.path().display(),
-        "gazette started"
+        sources = enabled, topics = config.topics.len(), articles = archive.len(),
+        archive = %archive.path().display(), "gazette started; listening on http://{addr}/"
     );
     let shutdown = CancellationToken::new();
-    rt.block_on(async {
+    let served = rt.block_on(async {
         let signals = shutdown.clone();
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("shutdown requested; finishing in-flight polls");
+            tracing::info!("shutdown requested; finishing in-flight polls and requests");
             signals.cancel();
         });
-        crate::schedule::run(&config, Arc::clone(&archive), fetcher, shutdown).await;
+        let state = crate::serve::AppState::new(Arc::clone(&archive), Arc::clone(&config));
+        let server = tokio::spawn(crate::serve::serve(listener, state, shutdown.clone()));
+        crate::schedule::run(
+            &config,
+            Arc::clone(&archive),
+            curator,
+            fetcher,
+            shutdown.clone(),
+        )
+        .await;
+        // The poll loop only ends on shutdown (or with no sources); keep serving until then.
+        shutdown.cancelled().await;
+        server.await
     });
     rt.shutdown_timeout(Duration::from_secs(1));
     archive.flush()?;
     tracing::info!("archive flushed; bye");
-    Ok(ExitCode::SUCCESS)
+    match served {
+        Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+        Ok(Err(e)) => Err(anyhow::anyhow!("HTTP server failed: {e}")),
+        Err(e) => Err(anyhow::anyhow!("HTTP server task failed: {e}")),
+    }
 }
 
 async fn wait_for_signal() {

@@ -2,16 +2,20 @@
 //! same story from several sites is one article, and republishes curated topical feeds.
 //!
 //! The modules are the pipeline's stages, in the order data flows through them:
-//! [`config`] → [`schedule`] → [`fetch`] → [`decode`] → [`parse`] → [`normalize`] → [`archive`].
-//! [`poll`] wires one pass of that pipeline for one source; [`cli`] is the command line.
+//! [`config`] → [`schedule`] → [`fetch`] → [`decode`] → [`parse`] → [`normalize`] → [`archive`]
+//! (dedup) → [`curate`] (topics) → [`publish`] → [`serve`]. [`poll`] wires one pass of ingest
+//! for one source; [`cli`] is the command line; [`model`] is the shared vocabulary.
 
-pub mod archive;
-pub mod cli;
 pub mod config;
-pub mod decode;
-pub mod fetch;
-pub mod model;
-pub mod normalize;
-pub mod parse;
-pub mod poll;
 pub mod schedule;
+pub mod fetch;
+pub mod decode;
+pub mod parse;
+pub mod normalize;
+pub mod archive;
+pub mod curate;
+pub mod publish;
+pub mod serve;
+pub mod model;
+pub mod poll;
+pub mod cli;

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::archive::{Archive, Counts};
 use crate::config::{Source, SourceKind};
+use crate::curate::Curator;
 use crate::decode::{Decoded, decode};
 use crate::fetch::{Fetcher, Limits};
 use crate::model::PollState;
@@ -64,7 +65,12 @@ pub fn read_document(
 }
 
 /// Polls one source once and records the outcome in the archive.
-pub async fn poll_source(source: &Source, fetcher: &Fetcher, archive: &Arc<Archive>) -> PollReport {
+pub async fn poll_source(
+    source: &Source,
+    fetcher: &Fetcher,
+    archive: &Arc<Archive>,
+    curator: &Arc<Curator>,
+) -> PollReport {
     let started = Instant::now();
     let now = Utc::now();
     let mut state = archive
@@ -81,7 +87,16 @@ pub async fn poll_source(source: &Source, fetcher: &Fetcher, archive: &Arc<Archi
         entries: 0,
         elapsed: Duration::ZERO,
     };
-    let outcome = poll_inner(source, fetcher, archive, &mut state, &mut report, now).await;
+    let outcome = poll_inner(
+        source,
+        fetcher,
+        archive,
+        curator,
+        &mut state,
+        &mut report,
+        now,
+    )
+    .await;
     report.elapsed = started.elapsed();
     match outcome {
         Ok(counts) => {
@@ -109,6 +124,7 @@ async fn poll_inner(
     source: &Source,
     fetcher: &Fetcher,
     archive: &Arc<Archive>,
+    curator: &Arc<Curator>,
     state: &mut PollState,
     report: &mut PollReport,
     now: DateTime<Utc>,
@@ -160,8 +176,11 @@ async fn poll_inner(
     let archive = Arc::clone(archive);
     let id = source.id.clone();
     let final_state = state.clone();
+    let curator = Arc::clone(curator);
     let (counts, _) = tokio::task::spawn_blocking(move || {
-        archive.ingest(&id, &reading.candidates, &final_state, now)
+        archive.ingest(&id, &reading.candidates, &final_state, now, &|a| {
+            curator.topics_for(a)
+        })
     })
     .await
     .map_err(|e| format!("storing {}: internal error: {e}", source.id))?
@@ -177,11 +196,12 @@ pub async fn poll_all(
     sources: &[Source],
     fetcher: &Fetcher,
     archive: &Arc<Archive>,
+    curator: &Arc<Curator>,
     concurrency: usize,
 ) -> Vec<PollReport> {
     let mut reports: Vec<(usize, PollReport)> =
         futures_util::stream::iter(sources.iter().enumerate())
-            .map(|(i, s)| async move { (i, poll_source(s, fetcher, archive).await) })
+            .map(|(i, s)| async move { (i, poll_source(s, fetcher, archive, curator).await) })
             .buffer_unordered(concurrency.max(1))
             .collect()
             .await;

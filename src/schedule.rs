@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::archive::Archive;
 use crate::config::Config;
+use crate::curate::Curator;
 use crate::fetch::Fetcher;
 use crate::poll::poll_source;
 
@@ -37,6 +38,7 @@ pub fn first_delay(interval: Duration, fraction: f64) -> Duration {
 pub async fn run(
     config: &Config,
     archive: Arc<Archive>,
+    curator: Arc<Curator>,
     fetcher: Fetcher,
     shutdown: CancellationToken,
 ) {
@@ -44,6 +46,7 @@ pub async fn run(
     let tracker = TaskTracker::new();
     for source in config.sources.iter().filter(|s| s.enabled).cloned() {
         let archive = Arc::clone(&archive);
+        let curator = Arc::clone(&curator);
         let fetcher = fetcher.clone();
         let permits = Arc::clone(&permits);
         let shutdown = shutdown.clone();
@@ -58,7 +61,7 @@ pub async fn run(
                     _ = shutdown.cancelled() => break,
                     p = permits.acquire() => match p { Ok(p) => p, Err(_) => break },
                 };
-                let poll = poll_source(&source, &fetcher, &archive);
+                let poll = poll_source(&source, &fetcher, &archive, &curator);
                 tokio::pin!(poll);
                 tokio::select! {
                     _ = &mut poll => {}
@@ -116,9 +119,11 @@ mod tests {
         );
         let token = CancellationToken::new();
         token.cancel();
+        let curator = Arc::new(Curator::new(&config));
         run(
             &config,
             archive,
+            curator,
             Fetcher::new("test").expect("client"),
             token,
         )

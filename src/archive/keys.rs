@@ -10,6 +10,8 @@
 //! | `dedup`     | normalized title · 0 · ts · id        | empty            |
 //! | `identity`  | source · 0 · identity (`g:`/`l:`/`t:`)| id               |
 //! | `sources`   | source                                | JSON [`PollState`](crate::model::PollState) |
+//! | `topics`    | topic · 0 · ts · id                   | empty            |
+//! | `meta`      | `topic_fp/` topic                     | query fingerprint|
 
 use chrono::{DateTime, Utc};
 
@@ -31,6 +33,11 @@ pub fn by_source(source: &str, published: DateTime<Utc>, id: &str) -> Vec<u8> {
     [source.as_bytes(), &[0], &ts(published)[..], id.as_bytes()].concat()
 }
 
+pub fn topic(topic: &str, published: DateTime<Utc>, id: &str) -> Vec<u8> {
+    [topic.as_bytes(), &[0], &ts(published)[..], id.as_bytes()].concat()
+}
+
+/// Prefix of a source's (or a topic's) index entries.
 pub fn source_prefix(source: &str) -> Vec<u8> {
     [source.as_bytes(), &[0]].concat()
 }
@@ -48,6 +55,10 @@ pub fn dedup_tail(tail: &[u8]) -> Option<(DateTime<Utc>, String)> {
     let t = ts_decode(tail)?;
     let id = std::str::from_utf8(tail.get(8..)?).ok()?.to_string();
     Some((t, id))
+}
+
+pub fn topic_fingerprint(topic: &str) -> Vec<u8> {
+    [b"topic_fp/".as_slice(), topic.as_bytes()].concat()
 }
 
 pub fn identity(source: &str, identity: &str) -> Vec<u8> {

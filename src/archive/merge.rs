@@ -58,6 +58,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
             title: c.norm_title.clone(),
             published: c.published,
         }],
+        topics: Vec::new(),
     }
 }
 

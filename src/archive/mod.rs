@@ -6,7 +6,7 @@
 mod keys;
 pub mod merge;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -41,6 +41,20 @@ pub enum ArchiveError {
     Storage(#[from] sled::Error),
     #[error("archive record {key:?} is unreadable: {reason} (run `gazette verify`)")]
     Corrupt { key: String, reason: String },
+}
+
+/// Decides an article's topics; supplied by the curate stage so the archive stays storage.
+pub type Curate<'a> = &'a (dyn Fn(&Article) -> Vec<String> + Sync);
+
+/// What [`Archive::recurate`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recuration {
+    /// Topics whose definition changed (or are new) since the archive last saw them.
+    pub changed: Vec<String>,
+    /// Topics no longer configured; their memberships were removed.
+    pub removed: Vec<String>,
+    pub scanned: usize,
+    pub updated: usize,
 }
 
 /// What happened to one candidate.
@@ -86,6 +100,11 @@ pub struct Archive {
     dedup: sled::Tree,
     identity: sled::Tree,
     sources: sled::Tree,
+    topics: sled::Tree,
+    meta: sled::Tree,
+    /// Bumped for a topic whenever an article in it (before or after) is written, so cached
+    /// renderings know when they are stale.
+    generations: Mutex<HashMap<String, u64>>,
     /// Dedup decisions read the indexes before the transaction writes them; one writer at a
     /// time keeps "read, decide, write" atomic with respect to other polls.
     write_lock: Mutex<()>,
@@ -106,6 +125,7 @@ enum Tree {
     Dedup,
     Identity,
     Sources,
+    Topics,
 }
 
 impl Archive {
@@ -156,6 +176,9 @@ impl Archive {
             dedup: db.open_tree("dedup")?,
             identity: db.open_tree("identity")?,
             sources: db.open_tree("sources")?,
+            topics: db.open_tree("topics")?,
+            meta,
+            generations: Mutex::new(HashMap::new()),
             db,
             write_lock: Mutex::new(()),
             dedup_window: chrono::Duration::from_std(dedup_window)
@@ -176,6 +199,7 @@ impl Archive {
         candidates: &[Candidate],
         state: &PollState,
         now: DateTime<Utc>,
+        curate: Curate<'_>,
     ) -> Result<(Counts, Vec<Outcome>), ArchiveError> {
         let _guard = self
             .write_lock
@@ -190,16 +214,20 @@ impl Archive {
             outcomes.push(outcome);
         }
         let mut ops = Vec::new();
-        for (id, article) in &batch.articles {
+        let mut touched_topics = BTreeSet::new();
+        for (id, article) in &mut batch.articles {
             let before = batch.originals.get(id).and_then(Option::as_ref);
-            if before == Some(article) {
+            if before == Some(&*article) {
                 continue;
             }
+            article.topics = curate(article);
+            touched_topics.extend(article.topics.iter().cloned());
+            touched_topics.extend(before.iter().flat_map(|b| b.topics.iter().cloned()));
             index_ops(before, article, &mut ops);
             ops.push(Op::Put(
                 Tree::Articles,
                 id.as_bytes().to_vec(),
-                encode(article)?,
+                encode(&*article)?,
             ));
         }
         for (key, id) in batch.identities {
@@ -216,7 +244,118 @@ impl Archive {
         ));
         self.apply(&ops)?;
         self.db.flush()?;
+        self.bump(touched_topics);
         Ok((counts, outcomes))
+    }
+
+    fn bump(&self, topics: impl IntoIterator<Item = String>) {
+        let mut g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        for t in topics {
+            *g.entry(t).or_default() += 1;
+        }
+    }
+
+    /// A number that changes whenever the articles of `topic` may have changed.
+    pub fn topic_generation(&self, topic: &str) -> u64 {
+        let g = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        g.get(topic).copied().unwrap_or(0)
+    }
+
+    /// Brings topic memberships up to date with the configured topics: when a topic is new, was
+    /// edited (its fingerprint changed) or was removed, every article is re-curated, so editing a
+    /// query re-curates old articles too. A no-op when nothing changed.
+    pub fn recurate(
+        &self,
+        curate: Curate<'_>,
+        fingerprints: &HashMap<String, String>,
+    ) -> Result<Recuration, ArchiveError> {
+        let _guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut stored = HashMap::new();
+        for item in self.meta.scan_prefix(b"topic_fp/") {
+            let (k, v) = item?;
+            let id = String::from_utf8_lossy(&k["topic_fp/".len()..]).into_owned();
+            stored.insert(id, String::from_utf8_lossy(&v).into_owned());
+        }
+        let mut report = Recuration::default();
+        for (id, fp) in fingerprints {
+            if stored.get(id) != Some(fp) {
+                report.changed.push(id.clone());
+            }
+        }
+        for id in stored.keys() {
+            if !fingerprints.contains_key(id) {
+                report.removed.push(id.clone());
+            }
+        }
+        report.changed.sort();
+        report.removed.sort();
+        if report.changed.is_empty() && report.removed.is_empty() {
+            return Ok(report);
+        }
+        let mut ops = Vec::new();
+        let mut touched = BTreeSet::new();
+        for item in self.articles.iter() {
+            let (k, v) = item?;
+            let before: Article = decode(&String::from_utf8_lossy(&k), &v)?;
+            report.scanned += 1;
+            let topics = curate(&before);
+            if topics == before.topics {
+                continue;
+            }
+            let mut after = before.clone();
+            after.topics = topics;
+            touched.extend(before.topics.iter().cloned());
+            touched.extend(after.topics.iter().cloned());
+            index_ops(Some(&before), &after, &mut ops);
+            ops.push(Op::Put(Tree::Articles, k.to_vec(), encode(&after)?));
+            report.updated += 1;
+            if ops.len() >= 5_000 {
+                self.apply(&std::mem::take(&mut ops))?;
+            }
+        }
+        self.apply(&ops)?;
+        for id in &report.removed {
+            self.meta.remove(keys::topic_fingerprint(id))?;
+            // entries left behind by an interrupted earlier run
+            for item in self.topics.scan_prefix(keys::source_prefix(id)) {
+                let (k, _) = item?;
+                self.topics.remove(k)?;
+            }
+        }
+        for (id, fp) in fingerprints {
+            self.meta
+                .insert(keys::topic_fingerprint(id), fp.as_bytes())?;
+        }
+        self.db.flush()?;
+        touched.extend(report.changed.iter().cloned());
+        self.bump(touched);
+        Ok(report)
+    }
+
+    /// The newest `limit` articles of a topic.
+    pub fn topic_newest(&self, topic: &str, limit: usize) -> Result<Vec<Article>, ArchiveError> {
+        let prefix = keys::source_prefix(topic);
+        let mut out = Vec::new();
+        for item in self.topics.scan_prefix(&prefix).rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, _) = item?;
+            let id = String::from_utf8_lossy(key.get(prefix.len() + 8..).unwrap_or_default())
+                .into_owned();
+            if let Some(a) = self.get(&id)? {
+                out.push(a);
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many articles a topic holds.
+    pub fn topic_len(&self, topic: &str) -> usize {
+        self.topics.scan_prefix(keys::source_prefix(topic)).count()
     }
 
     /// Records a poll that stored nothing (a failure, or a 304) in its own small transaction.
@@ -331,9 +470,10 @@ impl Archive {
             &self.dedup,
             &self.identity,
             &self.sources,
+            &self.topics,
         );
-        let result =
-            trees.transaction(|(articles, by_time, by_source, dedup, identity, sources)| {
+        let result = trees.transaction(
+            |(articles, by_time, by_source, dedup, identity, sources, topics)| {
                 for op in ops {
                     let (tree, key) = match op {
                         Op::Put(t, k, _) | Op::Del(t, k) => (t, k),
@@ -345,6 +485,7 @@ impl Archive {
                         Tree::Dedup => dedup,
                         Tree::Identity => identity,
                         Tree::Sources => sources,
+                        Tree::Topics => topics,
                     };
                     match op {
                         Op::Put(_, _, v) => {
@@ -356,7 +497,8 @@ impl Archive {
                     }
                 }
                 Ok::<(), ConflictableTransactionError<ArchiveError>>(())
-            });
+            },
+        );
         match result {
             Ok(()) => Ok(()),
             Err(TransactionError::Abort(e)) => Err(e),
@@ -446,6 +588,18 @@ fn index_ops(before: Option<&Article>, after: &Article, ops: &mut Vec<Op>) {
                 ops.push(Op::Del(Tree::Dedup, keys::dedup(&k.title, k.published, id)));
             }
         }
+        for t in &b.topics {
+            if b.published != after.published || !after.topics.contains(t) {
+                ops.push(Op::Del(Tree::Topics, keys::topic(t, b.published, id)));
+            }
+        }
+    }
+    for t in &after.topics {
+        ops.push(Op::Put(
+            Tree::Topics,
+            keys::topic(t, after.published, id),
+            Vec::new(),
+        ));
     }
     ops.push(Op::Put(
         Tree::ByTime,

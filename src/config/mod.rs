@@ -99,13 +99,16 @@ impl Source {
     }
 }
 
-/// One `[[topic]]`: a curated output feed. Queries are compiled by the curate stage.
+/// One `[[topic]]`: a curated output feed.
 #[derive(Debug, Clone)]
 pub struct Topic {
     pub id: String,
     pub title: String,
     pub description: Option<String>,
+    /// The query as written.
     pub query: String,
+    /// The query, parsed.
+    pub compiled: crate::curate::query::Expr,
     pub limit: usize,
     pub sources: Vec<String>,
 }
@@ -410,8 +413,13 @@ impl Validator<'_> {
         // [[topic]]
         let mut seen_topics = HashSet::new();
         let mut topics = Vec::new();
+        let source_ids: Vec<String> = raw
+            .source
+            .iter()
+            .map(|s| s.get_ref().id.get_ref().to_lowercase())
+            .collect();
         for t in &raw.topic {
-            if let Some(topic) = self.topic(t, &mut seen_topics) {
+            if let Some(topic) = self.topic(t, &mut seen_topics, &source_ids) {
                 topics.push(topic);
             }
         }
@@ -542,7 +550,12 @@ impl Validator<'_> {
         })
     }
 
-    fn topic(&mut self, t: &Spanned<FileTopic>, seen: &mut HashSet<String>) -> Option<Topic> {
+    fn topic(
+        &mut self,
+        t: &Spanned<FileTopic>,
+        seen: &mut HashSet<String>,
+        source_ids: &[String],
+    ) -> Option<Topic> {
         let raw = t.get_ref();
         let ctx = format!("topic {:?}", raw.id.get_ref());
         let before = self.problems.len();
@@ -550,9 +563,18 @@ impl Validator<'_> {
         if raw.title.get_ref().trim().is_empty() {
             self.push(&raw.title, &ctx, "title", "must not be empty");
         }
-        if raw.query.get_ref().trim().is_empty() {
+        let compiled = if raw.query.get_ref().trim().is_empty() {
             self.push(&raw.query, &ctx, "query", "must not be empty");
-        }
+            None
+        } else {
+            match crate::curate::query::parse(raw.query.get_ref()) {
+                Ok(e) => Some(e),
+                Err(e) => {
+                    self.push_at(Some(raw.query.span().start), &ctx, e.to_string());
+                    None
+                }
+            }
+        };
         let limit = match &raw.limit {
             None => 50,
             Some(l) => match usize::try_from(*l.get_ref()) {
@@ -563,6 +585,20 @@ impl Validator<'_> {
                 }
             },
         };
+        for s in &raw.sources {
+            let glob = s.get_ref().to_lowercase();
+            if !source_ids
+                .iter()
+                .any(|id| crate::curate::query::glob_match(&glob, id))
+            {
+                self.push(
+                    s,
+                    &ctx,
+                    "sources",
+                    format!("{:?} matches no configured source id", s.get_ref()),
+                );
+            }
+        }
         if self.problems.len() != before {
             return None;
         }
@@ -571,6 +607,7 @@ impl Validator<'_> {
             title: raw.title.get_ref().trim().to_string(),
             description: raw.description.clone(),
             query: raw.query.get_ref().clone(),
+            compiled: compiled?,
             limit,
             sources: raw.sources.iter().map(|s| s.get_ref().clone()).collect(),
         })

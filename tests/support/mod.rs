@@ -230,10 +230,12 @@ impl Run {
 }
 
 impl Gazette {
-    /// A home whose `feeds.toml` is `[archive] path = "archive"` followed by `body`.
+    /// A home whose `feeds.toml` is `[archive] path = "archive"` followed by `body`, and (unless
+    /// `body` has its own) a `[server]` on a port the OS picks.
     pub fn new(body: &str) -> Gazette {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = format!("[archive]\npath = \"archive\"\n\n{body}");
+        let server = if body.contains("[server]") { "" } else { "\n[server]\nlisten = \"127.0.0.1:0\"\n" };
+        let config = format!("[archive]\npath = \"archive\"\n\n{body}{server}");
         std::fs::write(dir.path().join("feeds.toml"), config).expect("write config");
         Gazette { dir }
     }

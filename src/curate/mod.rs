@@ -1,0 +1,148 @@
+//! Topics: which archived articles belong to which curated feed. Queries are compiled once (in
+//! config validation, via [`query::parse`]); a [`Curator`] evaluates every topic against an
+//! article and explains its decisions. Pure: the archive calls it when it stores an article.
+
+pub mod query;
+
+use std::collections::HashMap;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::model::Article;
+use query::{Doc, Expr, FieldText, glob_match};
+
+/// One topic, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledTopic {
+    pub id: String,
+    pub query: Expr,
+    /// Source-id globs the topic draws from (empty: all).
+    pub sources: Vec<String>,
+    /// Changes whenever anything that decides membership changes.
+    pub fingerprint: String,
+}
+
+/// Evaluates every configured topic.
+#[derive(Debug, Clone, Default)]
+pub struct Curator {
+    pub topics: Vec<CompiledTopic>,
+    tags: HashMap<String, Vec<String>>,
+}
+
+/// Why an article is or is not in a topic.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub topic: String,
+    pub member: bool,
+    /// False when the topic's `sources` list excludes all of the article's sources.
+    pub source_allowed: bool,
+    /// Each term, with what it matched.
+    pub terms: Vec<(String, Option<String>)>,
+    /// The NOT clauses that matched (and so excluded the article).
+    pub excluded_by: Vec<String>,
+}
+
+impl Curator {
+    /// A curator for the topics and source tags of `config`.
+    pub fn new(config: &Config) -> Curator {
+        let tags: HashMap<String, Vec<String>> = config
+            .sources
+            .iter()
+            .map(|s| (s.id.clone(), s.tags.clone()))
+            .collect();
+        let mut all_tags: Vec<String> = config
+            .sources
+            .iter()
+            .map(|s| format!("{}={}", s.id, s.tags.join(",")))
+            .collect();
+        all_tags.sort();
+        let topics = config
+            .topics
+            .iter()
+            .map(|t| {
+                let mut h = Sha256::new();
+                h.update(t.query.as_bytes());
+                h.update(b"\n");
+                h.update(t.sources.join(",").as_bytes());
+                h.update(b"\n");
+                h.update(all_tags.join(";").as_bytes());
+                CompiledTopic {
+                    id: t.id.clone(),
+                    query: t.compiled.clone(),
+                    sources: t.sources.iter().map(|s| s.to_lowercase()).collect(),
+                    fingerprint: hex::encode(&h.finalize()[..12]),
+                }
+            })
+            .collect();
+        Curator { topics, tags }
+    }
+
+    fn doc(&self, a: &Article) -> Doc {
+        let mut tags: Vec<String> = a
+            .sources
+            .iter()
+            .filter_map(|s| self.tags.get(s))
+            .flatten()
+            .cloned()
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Doc {
+            title: FieldText::new(&a.title),
+            text: FieldText::new(&format!("{}\n{}\n{}", a.title, a.summary, a.text)),
+            author: FieldText::new(a.author.as_deref().unwrap_or("")),
+            sources: a.sources.clone(),
+            tags,
+            lang: a.language.clone(),
+        }
+    }
+
+    fn source_allowed(t: &CompiledTopic, a: &Article) -> bool {
+        t.sources.is_empty()
+            || a.sources
+                .iter()
+                .any(|s| t.sources.iter().any(|g| glob_match(g, &s.to_lowercase())))
+    }
+
+    /// The ids of the topics `a` belongs to, in config order.
+    pub fn topics_for(&self, a: &Article) -> Vec<String> {
+        if self.topics.is_empty() {
+            return Vec::new();
+        }
+        let doc = self.doc(a);
+        self.topics
+            .iter()
+            .filter(|t| Self::source_allowed(t, a) && t.query.matches(&doc))
+            .map(|t| t.id.clone())
+            .collect()
+    }
+
+    /// Explains every topic's decision about `a`.
+    pub fn explain(&self, a: &Article) -> Vec<Explanation> {
+        let doc = self.doc(a);
+        self.topics
+            .iter()
+            .map(|t| {
+                let (mut terms, mut excluded_by) = (Vec::new(), Vec::new());
+                t.query.trace(&doc, &mut terms, &mut excluded_by);
+                let source_allowed = Self::source_allowed(t, a);
+                Explanation {
+                    topic: t.id.clone(),
+                    member: source_allowed && t.query.matches(&doc),
+                    source_allowed,
+                    terms,
+                    excluded_by,
+                }
+            })
+            .collect()
+    }
+
+    /// Topic id → fingerprint, as stored in the archive to detect edited topics.
+    pub fn fingerprints(&self) -> HashMap<String, String> {
+        self.topics
+            .iter()
+            .map(|t| (t.id.clone(), t.fingerprint.clone()))
+            .collect()
+    }
+}

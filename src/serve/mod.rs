@@ -1,0 +1,280 @@
+//! HTTP: the topic feeds (`/topics/{id}.rss|.atom|.json`), an index page (`/`) and `/healthz`.
+//! Rendered feeds are cached per topic and format and re-rendered only when the archive reports
+//! that the topic's articles changed; conditional GET (RFC 9110 §13) answers 304 without a body.
+//! Stops gracefully when the shutdown token fires.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::compression::CompressionLayer;
+
+use crate::archive::Archive;
+use crate::config::Config;
+use crate::publish::{Format, PublishError, Rendered, Site, render_topic};
+
+/// Rendered feeds by (topic, format), with the archive generation each was rendered at.
+type FeedCache = Mutex<HashMap<(String, Format), (u64, Arc<Rendered>)>>;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub archive: Arc<Archive>,
+    pub config: Arc<Config>,
+    /// (topic, format) → (archive generation it was rendered at, rendering).
+    cache: FeedCache,
+    /// `Cache-Control: max-age`: the shortest polling interval, since nothing changes faster.
+    max_age: u64,
+}
+
+impl AppState {
+    pub fn new(archive: Arc<Archive>, config: Arc<Config>) -> Arc<AppState> {
+        let max_age = config
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| s.interval.as_secs())
+            .min()
+            .unwrap_or(config.polling.interval.as_secs());
+        Arc::new(AppState {
+            archive,
+            config,
+            cache: Mutex::new(HashMap::new()),
+            max_age,
+        })
+    }
+
+    /// The topic's feed, from the cache unless the topic changed since it was rendered.
+    pub fn feed(&self, topic: &str, format: Format) -> Result<Arc<Rendered>, PublishError> {
+        let generation = self.archive.topic_generation(topic);
+        let key = (topic.to_string(), format);
+        if let Some((g, r)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            && *g == generation
+        {
+            return Ok(Arc::clone(r));
+        }
+        let rendered = Arc::new(render_topic(&self.archive, &self.config, topic, format)?);
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, (generation, Arc::clone(&rendered)));
+        Ok(rendered)
+    }
+}
+
+/// The routes, with gzip and brotli for clients that accept them.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", axum::routing::get(index))
+        .route("/healthz", axum::routing::get(healthz))
+        .route("/topics/{file}", axum::routing::get(topic_feed))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .with_state(state)
+}
+
+/// Binds `addr`, with an error that says what to do when the port is taken.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, std::io::Error> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!(
+                "cannot listen on {addr}: {e} (is another gazette running? change [server] listen)"
+            ),
+        )
+    })
+}
+
+/// Serves until `shutdown` fires, then finishes in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+}
+
+fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// RFC 9110 §13.1.2 / §13.1.3: If-None-Match wins over If-Modified-Since.
+fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return inm
+            .split(',')
+            .map(str::trim)
+            .any(|tag| tag == "*" || tag == r.etag || tag.strip_prefix("W/") == Some(&r.etag));
+    }
+    if let Some(ims) = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        && let Ok(since) = DateTime::parse_from_rfc2822(ims.replace("GMT", "+0000").trim())
+    {
+        return r.last_modified <= since.with_timezone(&Utc);
+    }
+    false
+}
+
+async fn topic_feed(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((id, format)) = file
+        .rsplit_once('.')
+        .and_then(|(id, ext)| Some((id.to_string(), Format::from_ext(ext)?)))
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no feed {file:?}: use /topics/ID.rss, .atom or .json\n"),
+        )
+            .into_response();
+    };
+    if !state.config.topics.iter().any(|t| t.id == id) {
+        return (StatusCode::NOT_FOUND, format!("no topic {id:?}\n")).into_response();
+    }
+    let st = Arc::clone(&state);
+    let rendered = match tokio::task::spawn_blocking(move || st.feed(&id, format)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            tracing::error!("{e}");
+            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response();
+        }
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal error: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    let mut out = HeaderMap::new();
+    let set = |out: &mut HeaderMap, name: header::HeaderName, value: String| {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            out.insert(name, v);
+        }
+    };
+    set(&mut out, header::ETAG, rendered.etag.clone());
+    set(
+        &mut out,
+        header::LAST_MODIFIED,
+        http_date(rendered.last_modified),
+    );
+    set(
+        &mut out,
+        header::CACHE_CONTROL,
+        format!("max-age={}", state.max_age),
+    );
+    if not_modified(&headers, &rendered) {
+        return (StatusCode::NOT_MODIFIED, out).into_response();
+    }
+    set(
+        &mut out,
+        header::CONTENT_TYPE,
+        rendered.content_type.to_string(),
+    );
+    (StatusCode::OK, out, rendered.body.clone()).into_response()
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    let sources: Vec<serde_json::Value> = state
+        .config
+        .sources
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| {
+            let ps = state
+                .archive
+                .poll_state(&s.id)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            serde_json::json!({
+                "id": s.id,
+                "last_attempt": ps.last_attempt,
+                "last_success": ps.last_success,
+                "consecutive_failures": ps.consecutive_failures,
+                "last_error": ps.last_error,
+            })
+        })
+        .collect();
+    let failing = sources
+        .iter()
+        .filter(|s| s["consecutive_failures"].as_u64().unwrap_or(0) > 0)
+        .count();
+    let body = serde_json::json!({
+        "status": "ok",
+        "articles": state.archive.len(),
+        "sources": sources.len(),
+        "failing_sources": failing,
+        "poll": sources,
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn esc(s: &str) -> String {
+    html_escape::encode_safe(s).into_owned()
+}
+
+async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
+    let site = Site::new(&state.config);
+    let mut head = String::new();
+    let mut rows = String::new();
+    for t in &state.config.topics {
+        for (format, mime) in [
+            (Format::Rss, "application/rss+xml"),
+            (Format::Atom, "application/atom+xml"),
+            (Format::Json, "application/feed+json"),
+        ] {
+            head.push_str(&format!(
+                "<link rel=\"alternate\" type=\"{mime}\" title=\"{} ({})\" href=\"{}\">\n",
+                esc(&t.title),
+                format.ext(),
+                esc(&site.feed_url(&t.id, format))
+            ));
+        }
+        let links: Vec<String> = Format::ALL
+            .iter()
+            .map(|f| {
+                format!(
+                    "<a href=\"{}\">{}</a>",
+                    esc(&site.feed_url(&t.id, *f)),
+                    f.ext().to_uppercase()
+                )
+            })
+            .collect();
+        rows.push_str(&format!(
+            "<li><h2>{}</h2><p>{}</p><p>{} articles · {}</p></li>\n",
+            esc(&t.title),
+            esc(t.description.as_deref().unwrap_or("")),
+            state.archive.topic_len(&t.id),
+            links.join(" · ")
+        ));
+    }
+    Html(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette</title>\n{head}<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}li{{list-style:none;margin-bottom:1.5em}}</style></head>\n<body><h1>gazette</h1><p>{} articles from {} sources.</p><ul>\n{rows}</ul></body></html>\n",
+        state.archive.len(),
+        state.config.sources.iter().filter(|s| s.enabled).count()
+    ))
+}
