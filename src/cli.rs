@@ -437,7 +437,12 @@ fn explain(config: Config, article_id: &str, topic: Option<&str>) -> anyhow::Res
         for x in &e.excluded_by {
             writeln!(out, "  excluded by: {x}")?;
         }
-        let (hit, miss): (Vec<_>, Vec<_>) = e.terms.iter().partition(|(_, m)| m.is_some());
+        // NOT clauses are reported above when they excluded the article, and say nothing otherwise.
+        let (hit, miss): (Vec<_>, Vec<_>) = e
+            .terms
+            .iter()
+            .filter(|(t, _)| !t.starts_with("NOT "))
+            .partition(|(_, m)| m.is_some());
         if !hit.is_empty() {
             let list: Vec<String> = hit
                 .iter()
@@ -462,7 +467,7 @@ fn run(config: Config) -> anyhow::Result<ExitCode> {
     let (archive, curator) = open_archive(&config)?;
     let fetcher = Fetcher::new(&config.polling.user_agent)?;
     let rt = runtime()?;
-    let config = Arc::new(config);
+    let mut config = config;
     let listener = match rt.block_on(crate::serve::bind(config.server.listen)) {
         Ok(l) => l,
         Err(e) => {
@@ -471,6 +476,12 @@ fn run(config: Config) -> anyhow::Result<ExitCode> {
         }
     };
     let addr = listener.local_addr()?;
+    if !config.server.base_url_given
+        && let Ok(u) = Url::parse(&format!("http://{addr}/"))
+    {
+        config.server.base_url = u;
+    }
+    let config = Arc::new(config);
     let enabled = config.sources.iter().filter(|s| s.enabled).count();
     tracing::info!(
         sources = enabled, topics = config.topics.len(), articles = archive.len(),

@@ -49,6 +49,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The public address of this gazette, used for self links in published feeds.
     pub base_url: Url,
+    /// Whether `base_url` was written in the file; if not, `run` derives it from the address it
+    /// actually bound (which matters for port 0).
+    pub base_url_given: bool,
 }
 
 /// `[polling]`: defaults every source inherits.
@@ -334,6 +337,7 @@ impl Validator<'_> {
         let mut server = ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: Url::parse("http://127.0.0.1:8080/").ok()?,
+            base_url_given: false,
         };
         let mut base_url_given = false;
         if let Some(s) = &raw.server {
@@ -358,6 +362,7 @@ impl Validator<'_> {
                 base_url_given = true;
             }
         }
+        server.base_url_given = base_url_given;
         if !base_url_given && let Ok(u) = Url::parse(&format!("http://{}/", server.listen)) {
             server.base_url = u;
         }

@@ -64,6 +64,13 @@ impl AppState {
             return Ok(Arc::clone(r));
         }
         let rendered = Arc::new(render_topic(&self.archive, &self.config, topic, format)?);
+        tracing::debug!(
+            topic,
+            format = format.ext(),
+            items = rendered.items,
+            generation,
+            "rendered feed"
+        );
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -233,8 +240,14 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+/// Text content of an element.
 fn esc(s: &str) -> String {
-    html_escape::encode_safe(s).into_owned()
+    html_escape::encode_text(s).into_owned()
+}
+
+/// A double-quoted attribute value.
+fn attr(s: &str) -> String {
+    html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
 async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
@@ -249,9 +262,9 @@ async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
         ] {
             head.push_str(&format!(
                 "<link rel=\"alternate\" type=\"{mime}\" title=\"{} ({})\" href=\"{}\">\n",
-                esc(&t.title),
+                attr(&t.title),
                 format.ext(),
-                esc(&site.feed_url(&t.id, format))
+                attr(&site.feed_url(&t.id, format))
             ));
         }
         let links: Vec<String> = Format::ALL
@@ -259,7 +272,7 @@ async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
             .map(|f| {
                 format!(
                     "<a href=\"{}\">{}</a>",
-                    esc(&site.feed_url(&t.id, *f)),
+                    attr(&site.feed_url(&t.id, *f)),
                     f.ext().to_uppercase()
                 )
             })

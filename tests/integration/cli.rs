@@ -1,15 +1,13 @@
-//! End-to-end tests: the real `gazette` binary against real HTTP servers on 127.0.0.1 and real
-//! sled archives in temporary directories.
-
-mod support;
+//! The ingest half end to end: the real `gazette` binary against real HTTP servers on
+//! 127.0.0.1 and real sled archives in temporary directories.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::support::{FixtureServer, Gazette, Payload, Reply, fixture, gazette, source};
 use serde_json::Value;
-use support::{FixtureServer, Gazette, Payload, Reply, fixture, gazette, source};
 
 fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_default()

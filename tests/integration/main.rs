@@ -1,0 +1,7 @@
+//! The one integration test binary: helpers in `support`, one module per area.
+
+mod support;
+
+mod cli;
+mod publish;
+mod topics;

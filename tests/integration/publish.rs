@@ -1,0 +1,282 @@
+//! Published feeds: golden files (regenerate with `GAZETTE_BLESS=1 cargo test` and review the
+//! diff), and validity: RSS and Atom parse back with feed-rs (and their own crates) to the same
+//! items, JSON Feed follows the 1.1 field rules, and hostile text round-trips.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use gazette::config;
+use gazette::model::{Article, DateSource, SourceLink};
+use gazette::publish::{Format, Rendered, Site, render};
+
+const TRICKY: &str = "Patents & <IP> \"quotes\" 'apostrophes' 知识产权 🚀 ]]> end";
+
+fn t(s: &str) -> DateTime<Utc> {
+    s.parse().expect("date")
+}
+
+fn config() -> config::Config {
+    let text = r#"
+[server]
+base_url = "https://news.example.org/gazette/"
+
+[[source]]
+id = "wire"
+name = "China Science Wire & Co"
+url = "https://wire.example/rss.xml"
+
+[[source]]
+id = "haidian"
+url = "https://haidian.example/atom.xml"
+
+[[topic]]
+id = "ip-innovation"
+title = "IP & innovation"
+description = "Patents <and> more"
+query = 'patent* OR IP'
+"#;
+    config::parse(text, Path::new("feeds.toml")).expect("valid config")
+}
+
+fn articles() -> Vec<Article> {
+    let base = Article {
+        id: "0123456789abcdef".into(),
+        title: TRICKY.into(),
+        url: "https://wire.example/2016/05/04/zgc.html?id=1&page=2".into(),
+        published: t("2016-05-04T07:00:36Z"),
+        date_source: DateSource::Entry,
+        first_seen: t("2016-05-04T08:00:00Z"),
+        updated: t("2016-05-04T09:00:00Z"),
+        sources: vec!["wire".into(), "haidian".into()],
+        links: vec![
+            SourceLink {
+                source: "wire".into(),
+                url: "https://wire.example/2016/05/04/zgc.html?id=1&page=2".into(),
+                guid: Some("w-1".into()),
+            },
+            SourceLink {
+                source: "haidian".into(),
+                url: "https://haidian.example/zgc".into(),
+                guid: None,
+            },
+        ],
+        author: Some("Liu & \"Gan\"".into()),
+        language: Some("en".into()),
+        summary: "A summary with <angle> & ampersand, 中文 and 🚀.".into(),
+        text: "First paragraph.\n\nSecond paragraph.".into(),
+        html: "<p>First <b>paragraph</b>.</p><p>Second ]]> paragraph \u{1}.</p>".into(),
+        content_source: "wire".into(),
+        categories: vec!["Science".into()],
+        enclosures: vec![],
+        dedup_keys: vec![],
+        topics: vec!["ip-innovation".into()],
+    };
+    let mut second = base.clone();
+    second.id = "fedcba9876543210".into();
+    second.title = "Second article".into();
+    second.url = "https://haidian.example/second".into();
+    second.published = t("2016-05-03T02:00:00Z");
+    second.updated = t("2016-05-03T02:00:00Z");
+    second.sources = vec!["haidian".into()];
+    second.author = None;
+    second.summary = String::new();
+    vec![base, second]
+}
+
+fn rendered(format: Format) -> Rendered {
+    let config = config();
+    render(&config.topics[0], &articles(), format, &Site::new(&config)).expect("renders")
+}
+
+#[test]
+fn published_feeds_match_golden_files() {
+    for format in Format::ALL {
+        let r = rendered(format);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(format!("ip-innovation.{}", format.ext()));
+        if std::env::var_os("GAZETTE_BLESS").is_some() {
+            std::fs::write(&path, &r.body).expect("bless");
+        }
+        let golden = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with GAZETTE_BLESS=1)", path.display()));
+        assert_eq!(
+            String::from_utf8_lossy(&r.body),
+            String::from_utf8_lossy(&golden),
+            "{} differs from its golden file",
+            format.ext()
+        );
+        // same input, same bytes, same validator
+        assert_eq!(rendered(format).etag, r.etag);
+        assert_eq!(r.last_modified, t("2016-05-04T09:00:00Z"));
+    }
+}
+
+#[test]
+fn rss_and_atom_parse_back_to_the_same_items() {
+    for format in [Format::Rss, Format::Atom] {
+        let r = rendered(format);
+        let feed = feed_rs::parser::parse(r.body.as_slice())
+            .unwrap_or_else(|e| panic!("{}: {e}", format.ext()));
+        assert_eq!(
+            feed.title.as_ref().map(|t| t.content.as_str()),
+            Some("IP & innovation")
+        );
+        assert_eq!(feed.entries.len(), 2);
+        let e = &feed.entries[0];
+        assert_eq!(
+            e.title.as_ref().map(|t| t.content.as_str()),
+            Some(TRICKY),
+            "{}",
+            format.ext()
+        );
+        assert_eq!(
+            e.links.first().map(|l| l.href.as_str()),
+            Some("https://wire.example/2016/05/04/zgc.html?id=1&page=2")
+        );
+        assert_eq!(e.published, Some(t("2016-05-04T07:00:36Z")));
+        let id = if format == Format::Rss {
+            "0123456789abcdef"
+        } else {
+            "urn:gazette:article:0123456789abcdef"
+        };
+        assert_eq!(e.id, id);
+        let content = e
+            .content
+            .as_ref()
+            .and_then(|c| c.body.clone())
+            .unwrap_or_default();
+        assert!(
+            content.contains("Second ]]> paragraph"),
+            "{}: {content}",
+            format.ext()
+        );
+        assert!(!content.contains('\u{1}'), "control characters are dropped");
+        assert_eq!(
+            e.authors.first().and_then(|p| p.name.clone()).as_deref(),
+            Some("Liu & \"Gan\"")
+        );
+        assert!(e.categories.iter().any(|c| c.term == "ip-innovation"));
+        assert_eq!(
+            feed.entries[1].title.as_ref().map(|t| t.content.as_str()),
+            Some("Second article")
+        );
+    }
+}
+
+#[test]
+fn rss_has_self_link_source_and_content_encoded() {
+    let r = rendered(Format::Rss);
+    let channel = rss::Channel::read_from(r.body.as_slice()).expect("rss crate reads it");
+    let self_link = channel
+        .atom_ext()
+        .and_then(|a| a.links().iter().find(|l| l.rel() == "self").cloned())
+        .expect("atom:link self");
+    assert_eq!(
+        self_link.href(),
+        "https://news.example.org/gazette/topics/ip-innovation.rss"
+    );
+    assert_eq!(channel.link(), "https://news.example.org/gazette/");
+    assert_eq!(channel.description(), "Patents <and> more");
+    assert!(channel.last_build_date().is_some());
+    let item = &channel.items()[0];
+    let guid = item.guid().expect("guid");
+    assert_eq!(
+        (guid.value(), guid.is_permalink()),
+        ("0123456789abcdef", false)
+    );
+    let source = item.source().expect("source");
+    assert_eq!(source.url(), "https://wire.example/rss.xml");
+    assert_eq!(source.title(), Some("China Science Wire & Co"));
+    assert!(
+        item.content()
+            .is_some_and(|c| c.contains("<b>paragraph</b>"))
+    );
+    assert_eq!(
+        item.description(),
+        Some("A summary with <angle> & ampersand, 中文 and 🚀.")
+    );
+    assert_eq!(
+        item.dublin_core_ext().map(|d| d.creators().to_vec()),
+        Some(vec!["Liu & \"Gan\"".to_string()])
+    );
+    let body = String::from_utf8_lossy(&r.body);
+    assert!(
+        body.contains("xmlns:content=")
+            && body.contains("xmlns:dc=")
+            && body.contains("xmlns:atom=")
+    );
+}
+
+#[test]
+fn atom_has_ids_self_link_and_html_content() {
+    let r = rendered(Format::Atom);
+    let feed = atom_syndication::Feed::read_from(r.body.as_slice()).expect("atom crate reads it");
+    assert_eq!(feed.id(), "urn:gazette:topic:ip-innovation");
+    assert!(feed.links().iter().any(|l| l.rel() == "self"
+        && l.href() == "https://news.example.org/gazette/topics/ip-innovation.atom"));
+    let e = &feed.entries()[0];
+    assert_eq!(e.content().and_then(|c| c.content_type()), Some("html"));
+    assert!(e.links().iter().any(|l| l.rel() == "alternate"));
+    // RFC 4287 §4.1.1: every entry has an author (its own or the feed's)
+    assert!(!feed.authors().is_empty() || feed.entries().iter().all(|e| !e.authors().is_empty()));
+}
+
+#[test]
+fn json_feed_follows_the_1_1_field_rules() {
+    let r = rendered(Format::Json);
+    let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("JSON");
+    assert_eq!(doc["version"], "https://jsonfeed.org/version/1.1");
+    assert_eq!(doc["title"], "IP & innovation");
+    assert_eq!(
+        doc["feed_url"],
+        "https://news.example.org/gazette/topics/ip-innovation.json"
+    );
+    assert_eq!(doc["home_page_url"], "https://news.example.org/gazette/");
+    let items = doc["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2);
+    for item in items {
+        // id is a required string; at least one of content_html / content_text
+        assert!(item["id"].as_str().is_some_and(|s| !s.is_empty()));
+        assert!(item["content_html"].is_string() || item["content_text"].is_string());
+        for date in ["date_published", "date_modified"] {
+            let d = item[date].as_str().expect(date);
+            assert!(DateTime::parse_from_rfc3339(d).is_ok(), "{date}: {d}");
+        }
+        if let Some(authors) = item.get("authors") {
+            assert!(
+                authors
+                    .as_array()
+                    .expect("authors")
+                    .iter()
+                    .all(|a| a["name"].is_string())
+            );
+        }
+        // 1.1 dropped `author`; it must not appear
+        assert!(item.get("author").is_none());
+    }
+    assert_eq!(items[0]["title"], TRICKY);
+    assert_eq!(
+        items[0]["tags"],
+        serde_json::json!(["ip-innovation", "Science"])
+    );
+    assert_eq!(
+        items[0]["content_text"],
+        "First paragraph.\n\nSecond paragraph."
+    );
+    // feed-rs reads it back too
+    let feed = feed_rs::parser::parse(r.body.as_slice()).expect("feed-rs reads JSON Feed");
+    assert_eq!(feed.entries.len(), 2);
+}
+
+#[test]
+fn empty_topic_renders_valid_feeds() {
+    let config = config();
+    for format in Format::ALL {
+        let r = render(&config.topics[0], &[], format, &Site::new(&config)).expect("renders");
+        assert_eq!(r.items, 0);
+        let feed = feed_rs::parser::parse(r.body.as_slice())
+            .unwrap_or_else(|e| panic!("{}: {e}", format.ext()));
+        assert!(feed.entries.is_empty());
+    }
+}
