@@ -124,9 +124,87 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// A 20-topic curator (a mix of words, prefixes, phrases, acronyms, CJK, fields) and 50 stored
+/// articles: topic matching per article, and rendering a 50-item feed in each format.
+fn bench_topics(c: &mut Criterion) {
+    let queries = [
+        "\"intellectual property\" OR patent* OR trademark* OR IP OR WIPO OR 知识产权",
+        "tag:china AND (science OR research* OR 科技)",
+        "\"artificial intelligence\" OR AI OR \"machine learning\" OR LLM*",
+        "EU AND (regulation* OR antitrust OR GDPR)",
+        "title:(garden* OR 颐和园) NOT source:wire",
+        "climate OR emission* OR \"carbon capture\"",
+        "semiconductor* OR chip* OR TSMC OR ASML",
+        "vaccine* OR pandemic OR WHO",
+        "lang:zh AND 知识产权",
+        "author:desk AND patent*",
+    ];
+    let mut text = String::from(
+        "[[source]]\nid = \"s\"\nurl = \"https://bench.example/feed.xml\"\ntags = [\"china\"]\n",
+    );
+    for i in 0..20 {
+        text.push_str(&format!(
+            "[[topic]]\nid = \"t{i}\"\ntitle = \"T{i}\"\nquery = '{}'\n",
+            queries[i % queries.len()]
+        ));
+    }
+    let config =
+        gazette::config::parse(&text, std::path::Path::new("feeds.toml")).expect("bench config");
+    let curator = gazette::curate::Curator::new(&config);
+    let url = Url::parse("https://bench.example/feed.xml").ok();
+    let now = Utc::now();
+    let cands = read_document(
+        feed(50, 7).as_bytes(),
+        None,
+        url.as_ref(),
+        "s",
+        chrono_tz::Tz::UTC,
+        now,
+    )
+    .expect("parses")
+    .candidates;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = Archive::open(
+        &dir.path().join("a"),
+        std::time::Duration::from_secs(48 * 3600),
+    )
+    .expect("open");
+    archive
+        .ingest("s", &cands, &PollState::default(), now, &|a| {
+            curator.topics_for(a)
+        })
+        .expect("ingest");
+    let articles = archive.topic_newest("t0", 50).expect("topic");
+    assert_eq!(articles.len(), 50, "every bench article is an IP article");
+
+    let mut g = c.benchmark_group("topics");
+    g.throughput(Throughput::Elements(articles.len() as u64));
+    g.bench_function("curate 50 articles x 20 topics", |b| {
+        b.iter(|| {
+            articles
+                .iter()
+                .map(|a| curator.topics_for(black_box(a)).len())
+                .sum::<usize>()
+        })
+    });
+    for format in gazette::publish::Format::ALL {
+        g.bench_function(format!("render 50-item {}", format.ext()), |b| {
+            b.iter(|| {
+                gazette::publish::render(
+                    &config.topics[0],
+                    black_box(&articles),
+                    format,
+                    &gazette::publish::Site::new(&config),
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
-    targets = bench
+    targets = bench, bench_topics
 }
 criterion_main!(benches);

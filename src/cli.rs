@@ -212,22 +212,37 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// Reports an id that the config does not have, listing the ones it does; exit code 2.
+fn no_such<'a>(
+    what: &str,
+    id: &str,
+    config: &Config,
+    known: impl Iterator<Item = &'a str>,
+) -> ExitCode {
+    let known: Vec<&str> = known.collect();
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    eprintln!(
+        "error: no {what} with id {id:?} in {} (known: {known})",
+        config.file.display()
+    );
+    ExitCode::from(2)
+}
+
 fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let sources: Vec<_> = match only {
         Some(id) => match config.sources.iter().find(|s| s.id == id) {
             Some(s) => vec![s.clone()],
             None => {
-                eprintln!(
-                    "error: no source with id {id:?} in {} (known: {})",
-                    config.file.display(),
-                    config
-                        .sources
-                        .iter()
-                        .map(|s| s.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                return Ok(ExitCode::from(2));
+                return Ok(no_such(
+                    "source",
+                    id,
+                    &config,
+                    config.sources.iter().map(|s| s.id.as_str()),
+                ));
             }
         },
         None => config
@@ -341,11 +356,12 @@ fn articles(
     if let Some(id) = topic
         && !config.topics.iter().any(|t| t.id == id)
     {
-        eprintln!(
-            "error: no topic with id {id:?} in {}",
-            config.file.display()
-        );
-        return Ok(ExitCode::from(2));
+        return Ok(no_such(
+            "topic",
+            id,
+            &config,
+            config.topics.iter().map(|t| t.id.as_str()),
+        ));
     }
     let (archive, _) = open_archive(&config)?;
     let list = match topic {
@@ -372,17 +388,12 @@ fn articles(
 
 fn render(config: Config, topic: &str, format: Format) -> anyhow::Result<ExitCode> {
     if !config.topics.iter().any(|t| t.id == topic) {
-        eprintln!(
-            "error: no topic with id {topic:?} in {} (known: {})",
-            config.file.display(),
-            config
-                .topics
-                .iter()
-                .map(|t| t.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        return Ok(ExitCode::from(2));
+        return Ok(no_such(
+            "topic",
+            topic,
+            &config,
+            config.topics.iter().map(|t| t.id.as_str()),
+        ));
     }
     let (archive, _) = open_archive(&config)?;
     let rendered = crate::publish::render_topic(&archive, &config, topic, format)?;
@@ -394,8 +405,12 @@ fn explain(config: Config, article_id: &str, topic: Option<&str>) -> anyhow::Res
     if let Some(t) = topic
         && !config.topics.iter().any(|x| x.id == t)
     {
-        eprintln!("error: no topic with id {t:?} in {}", config.file.display());
-        return Ok(ExitCode::from(2));
+        return Ok(no_such(
+            "topic",
+            t,
+            &config,
+            config.topics.iter().map(|t| t.id.as_str()),
+        ));
     }
     let (archive, curator) = open_archive(&config)?;
     let Some(article) = archive.get(article_id)? else {
