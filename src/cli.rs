@@ -335,6 +335,7 @@ pub fn article_json(a: &Article) -> serde_json::Value {
         "categories": a.categories,
         "enclosures": a.enclosures,
         "topics": a.topics,
+        "image": a.image,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod schedule;
 pub mod fetch;
 pub mod decode;
 pub mod parse;
+pub mod extract;
 pub mod normalize;
 pub mod archive;
 pub mod curate;

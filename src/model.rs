@@ -87,6 +87,9 @@ pub struct Article {
     pub enclosures: Vec<Enclosure>,
     /// Every (title, date) this article is indexed under for dedup.
     pub dedup_keys: Vec<DedupKey>,
+    /// Lead image URL, when the article page names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
     /// Ids of the topics this article belongs to (computed when it is stored).
     #[serde(default)]
     pub topics: Vec<String>,

@@ -58,6 +58,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
             title: c.norm_title.clone(),
             published: c.published,
         }],
+        image: c.image.clone(),
         topics: Vec::new(),
     }
 }
@@ -127,6 +128,9 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
     if a.language.is_none() {
         a.language = c.language.clone();
     }
+    if a.image.is_none() {
+        a.image = c.image.clone();
+    }
     for cat in &c.categories {
         if !a.categories.contains(cat) {
             a.categories.push(cat.clone());
@@ -165,6 +169,7 @@ mod tests {
             html: format!("<p>{text}</p>"),
             categories: vec![],
             enclosures: vec![],
+            image: None,
         }
     }
 

@@ -61,6 +61,21 @@ pub struct FileSource {
     pub enabled: Option<bool>,
     #[serde(default)]
     pub tags: Vec<Spanned<String>>,
+    /// HTML sources: CSS selector for article links on the list page.
+    pub links: Option<Spanned<String>>,
+    /// HTML sources: only article URLs containing this, or matching `{ regex = "..." }`.
+    pub follow: Option<Spanned<FileFollow>>,
+    pub max_articles: Option<Spanned<i64>>,
+    /// Feed sources: fetch the page of summary-only entries and extract the full article.
+    pub full_text: Option<bool>,
+}
+
+/// `follow = "/science/"` or `follow = { regex = '...' }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FileFollow {
+    Contains(String),
+    Regex { regex: String },
 }
 
 /// One `[[topic]]`.
@@ -89,7 +104,20 @@ pub const POLLING_KEYS: &[&str] = &[
     "concurrency",
 ];
 pub const SOURCE_KEYS: &[&str] = &[
-    "id", "name", "url", "kind", "timezone", "interval", "timeout", "max_body", "enabled", "tags",
+    "id",
+    "name",
+    "url",
+    "kind",
+    "timezone",
+    "interval",
+    "timeout",
+    "max_body",
+    "enabled",
+    "tags",
+    "links",
+    "follow",
+    "max_articles",
+    "full_text",
 ];
 pub const TOPIC_KEYS: &[&str] = &["id", "title", "query", "description", "limit", "sources"];
 

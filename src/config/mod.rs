@@ -93,6 +93,14 @@ pub struct Source {
     pub user_agent: String,
     pub enabled: bool,
     pub tags: Vec<String>,
+    /// HTML list pages: CSS selector for the article links (else a heuristic finds them).
+    pub links: Option<String>,
+    /// HTML list pages: which article URLs to follow.
+    pub follow: Option<crate::extract::Follow>,
+    /// HTML list pages: the newest N links per poll.
+    pub max_articles: usize,
+    /// Feeds: fetch the page of summary-only entries and extract the full article.
+    pub full_text: bool,
 }
 
 impl Source {
@@ -537,6 +545,47 @@ impl Validator<'_> {
                 tags.push(tag.to_string());
             }
         }
+        let links = match &raw.links {
+            Some(l) if scraper::Selector::parse(l.get_ref()).is_err() => {
+                self.push(
+                    l,
+                    &ctx,
+                    "links",
+                    format!("{:?} is not a valid CSS selector", l.get_ref()),
+                );
+                None
+            }
+            Some(l) => Some(l.get_ref().clone()),
+            None => None,
+        };
+        let follow = match &raw.follow {
+            None => None,
+            Some(f) => match f.get_ref() {
+                file::FileFollow::Contains(s) => Some(crate::extract::Follow::Contains(s.clone())),
+                file::FileFollow::Regex { regex } => match regex::Regex::new(regex) {
+                    Ok(r) => Some(crate::extract::Follow::Regex(r)),
+                    Err(e) => {
+                        self.push(
+                            f,
+                            &ctx,
+                            "follow",
+                            format!("invalid regex: {}", first_line(&e.to_string())),
+                        );
+                        None
+                    }
+                },
+            },
+        };
+        let max_articles = match &raw.max_articles {
+            None => 30,
+            Some(m) => match usize::try_from(*m.get_ref()) {
+                Ok(n) if (1..=1000).contains(&n) => n,
+                _ => {
+                    self.push(m, &ctx, "max_articles", "must be between 1 and 1000");
+                    30
+                }
+            },
+        };
         if self.problems.len() != before {
             return None;
         }
@@ -552,6 +601,10 @@ impl Validator<'_> {
             user_agent: polling.user_agent.clone(),
             enabled: raw.enabled.unwrap_or(true),
             tags,
+            links,
+            follow,
+            max_articles,
+            full_text: raw.full_text.unwrap_or(false),
         })
     }
 

@@ -3,6 +3,8 @@
 //! cap on the *decoded* body (a gzip bomb stops at the cap). Returns raw bytes: decoding is the
 //! decode stage's job, never `text()`.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
@@ -32,6 +34,8 @@ pub enum FetchError {
     TooManyRedirects { url: String },
     #[error("fetching {url}: {reason}")]
     Other { url: String, reason: String },
+    #[error("not fetching {url}: {reason}")]
+    Refused { url: String, reason: String },
 }
 
 impl FetchError {
@@ -41,7 +45,9 @@ impl FetchError {
         match self {
             FetchError::Timeout { .. } | FetchError::Connect { .. } => true,
             FetchError::Status { status, .. } => *status >= 500 || *status == 408 || *status == 429,
-            FetchError::TooLarge { .. } | FetchError::TooManyRedirects { .. } => false,
+            FetchError::TooLarge { .. }
+            | FetchError::TooManyRedirects { .. }
+            | FetchError::Refused { .. } => false,
             FetchError::Other { .. } => true,
         }
     }
@@ -79,6 +85,102 @@ pub struct Limits {
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For links found in content: only this host may be private; others must be public.
+    guard: Option<Arc<Guard>>,
+}
+
+/// Whether an address is on the public internet. Loopback, private (RFC 1918, RFC 4193),
+/// link-local (169.254/16 — cloud metadata — and fe80::/10), CGNAT, unspecified, multicast,
+/// broadcast and documentation ranges are not.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0)
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
+/// The rule for links found in content (RSS-Bridge-style fetchers are a classic SSRF vector):
+/// the source's own host is trusted, anything else must resolve to public addresses only.
+struct Guard {
+    trusted_host: Option<String>,
+}
+
+impl Guard {
+    fn check_url(&self, url: &Url) -> Result<(), String> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "only http and https links are fetched, not {}:",
+                url.scheme()
+            ));
+        }
+        let host = url.host_str().unwrap_or_default();
+        if self.is_trusted(host) {
+            return Ok(());
+        }
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
+            Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
+            _ => None,
+        };
+        match literal {
+            Some(ip) if !is_public(ip) => Err(format!("{ip} is not a public address")),
+            _ => Ok(()),
+        }
+    }
+
+    fn is_trusted(&self, host: &str) -> bool {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        self.trusted_host
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case(host))
+    }
+}
+
+impl reqwest::dns::Resolve for Guard {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        let trusted = self.is_trusted(&host);
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| trusted || is_public(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                let err: Box<dyn std::error::Error + Send + Sync> =
+                    format!("{host} resolves only to non-public addresses ({addrs:?}); links found in content may not reach private networks").into();
+                return Err(err);
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 impl Fetcher {
@@ -96,7 +198,47 @@ impl Fetcher {
                 url: String::new(),
                 reason: format!("cannot build HTTP client: {e}"),
             })?;
-        Ok(Fetcher { client })
+        Ok(Fetcher {
+            client,
+            guard: None,
+        })
+    }
+
+    /// A client for links found in content (list pages, `full_text`): `trusted_host` (the
+    /// source's own) may be anywhere; every other host, and every redirect target, must be
+    /// public.
+    pub fn for_links(user_agent: &str, trusted_host: Option<&str>) -> Result<Fetcher, FetchError> {
+        let guard = Arc::new(Guard {
+            trusted_host: trusted_host.map(str::to_string),
+        });
+        let redirect_guard = Arc::clone(&guard);
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() >= MAX_REDIRECTS {
+                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
+            }
+            let target = attempt.url().to_string();
+            match redirect_guard.check_url(attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(reason) => attempt.error(format!("redirect to {target} refused: {reason}")),
+            }
+        });
+        let client = reqwest::Client::builder()
+            .user_agent(user_agent)
+            .redirect(policy)
+            .connect_timeout(Duration::from_secs(10))
+            .dns_resolver(Arc::clone(&guard))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .build()
+            .map_err(|e| FetchError::Other {
+                url: String::new(),
+                reason: format!("cannot build HTTP client: {e}"),
+            })?;
+        Ok(Fetcher {
+            client,
+            guard: Some(guard),
+        })
     }
 
     /// GETs `url` within `limits`.
@@ -112,6 +254,12 @@ impl Fetcher {
 
     async fn get_inner(&self, url: &Url, limits: Limits) -> Result<Fetched, FetchError> {
         let name = url.to_string();
+        if let Some(guard) = &self.guard {
+            guard.check_url(url).map_err(|reason| FetchError::Refused {
+                url: name.clone(),
+                reason,
+            })?;
+        }
         let mut response = self
             .client
             .get(url.clone())
@@ -184,7 +332,15 @@ fn classify(url: &str, e: reqwest::Error, timeout: Duration) -> FetchError {
         };
     }
     if e.is_redirect() {
+        let reason = root_cause(&e);
+        if reason.contains("refused") {
+            return FetchError::Refused { url, reason };
+        }
         return FetchError::TooManyRedirects { url };
+    }
+    let reason = root_cause(&e);
+    if reason.contains("non-public addresses") {
+        return FetchError::Refused { url, reason };
     }
     if e.is_connect() {
         return FetchError::Connect {
@@ -205,4 +361,55 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         cur = next;
     }
     cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_and_private_addresses() {
+        let cases = [
+            ("8.8.8.8", true),
+            ("93.184.216.34", true),
+            ("2606:4700::1111", true),
+            ("127.0.0.1", false),
+            ("10.1.2.3", false),
+            ("172.16.0.1", false),
+            ("192.168.1.1", false),
+            ("169.254.169.254", false),
+            ("100.64.0.1", false),
+            ("0.0.0.0", false),
+            ("255.255.255.255", false),
+            ("::1", false),
+            ("fe80::1", false),
+            ("fd00::1", false),
+            ("::ffff:127.0.0.1", false),
+            ("::ffff:169.254.169.254", false),
+        ];
+        for (ip, public) in cases {
+            assert_eq!(is_public(ip.parse().expect("ip")), public, "{ip}");
+        }
+    }
+
+    #[test]
+    fn guard_rules() {
+        let g = Guard {
+            trusted_host: Some("127.0.0.1".into()),
+        };
+        let check = |u: &str| g.check_url(&Url::parse(u).expect("url"));
+        assert!(
+            check("http://127.0.0.1:8080/a").is_ok(),
+            "the source's own host"
+        );
+        assert!(check("http://169.254.169.254/latest/meta-data").is_err());
+        assert!(check("http://[::1]/").is_err());
+        assert!(check("http://10.0.0.1/").is_err());
+        assert!(check("file:///etc/passwd").is_err());
+        assert!(check("ftp://example.org/x").is_err());
+        assert!(
+            check("https://example.org/x").is_ok(),
+            "names are checked when resolved"
+        );
+    }
 }

@@ -34,6 +34,8 @@ pub struct Candidate {
     pub html: String,
     pub categories: Vec<String>,
     pub enclosures: Vec<Enclosure>,
+    /// Lead image (article pages).
+    pub image: Option<String>,
 }
 
 impl Candidate {
@@ -98,6 +100,7 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     };
     let norm_title = normalize_title(&title);
     let (published, date_source) = match entry.published {
+        Some(p) if entry.published_from_page => (p, DateSource::Page),
         Some(p) => (p, DateSource::Entry),
         None => (now, DateSource::FirstSeen),
     };
@@ -133,6 +136,7 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
             .map(|c| title_text(c))
             .filter(|c| !c.is_empty())
             .collect(),
+        image: entry.image.as_deref().and_then(|i| clean_url(i, base)),
         enclosures: entry
             .enclosures
             .iter()

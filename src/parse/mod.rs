@@ -50,6 +50,8 @@ pub struct Entry {
     pub title_is_plain: bool,
     pub link: Option<String>,
     pub published: Option<DateTime<Utc>>,
+    /// Whether `published` was read from an article page rather than a feed entry.
+    pub published_from_page: bool,
     pub updated: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
     /// Short description, as HTML.
@@ -59,6 +61,8 @@ pub struct Entry {
     pub categories: Vec<String>,
     pub enclosures: Vec<Enclosure>,
     pub language: Option<String>,
+    /// Lead image (article pages).
+    pub image: Option<String>,
 }
 
 /// A parsed feed.
@@ -280,6 +284,7 @@ fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) ->
         title: text_of(&e.title),
         link: pick_link(&e.links),
         published: e.published.or(e.updated),
+        published_from_page: false,
         updated: e.updated,
         authors: e.authors.iter().filter_map(person_name).collect(),
         summary_html,
@@ -301,6 +306,7 @@ fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) ->
             .language
             .clone()
             .or_else(|| feed_language.map(str::to_string)),
+        image: None,
     }
 }
 

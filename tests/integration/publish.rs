@@ -69,6 +69,7 @@ fn articles() -> Vec<Article> {
         categories: vec!["Science".into()],
         enclosures: vec![],
         dedup_keys: vec![],
+        image: None,
         topics: vec!["ip-innovation".into()],
     };
     let mut second = base.clone();

@@ -1,0 +1,242 @@
+//! The publication date of an article page, from the most to the least reliable place:
+//! JSON-LD `datePublished`, meta tags, `<time datetime>`, a date written near the title, and
+//! finally a date in the URL. A date without an offset is wall-clock time in the source's zone;
+//! a date without a time of day is midnight there (never "now", so re-reading gives the same
+//! instant).
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use regex::Regex;
+use scraper::{Html, Selector};
+use url::Url;
+
+use super::{meta, sel};
+use crate::parse::dates::parse_date;
+
+/// A date found on a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageDate {
+    pub at: DateTime<Utc>,
+    pub method: &'static str,
+}
+
+/// Finds the page's publication date.
+pub fn page_date(doc: &Html, raw: &str, url: Option<&Url>, tz: Tz) -> Option<PageDate> {
+    let found = |at, method| Some(PageDate { at, method });
+    if let Some(at) = json_ld(doc).and_then(|d| parse_date(&d, tz)) {
+        return found(at, "json-ld");
+    }
+    let meta_names = [
+        "article:published_time",
+        "og:published_time",
+        "datePublished",
+        "pubdate",
+        "publishdate",
+        "publish-date",
+        "PublishDate",
+        "publication_date",
+        "sailthru.date",
+        "dc.date.issued",
+        "dcterms.created",
+        "dc.date",
+        "date",
+    ];
+    if let Some(at) = meta(doc, &meta_names).and_then(|d| parse_date(&d, tz)) {
+        return found(at, "meta");
+    }
+    static TIME: OnceLock<Selector> = OnceLock::new();
+    for t in
+        doc.select(TIME.get_or_init(|| sel("time[datetime], [itemprop=datePublished][datetime]")))
+    {
+        if let Some(at) = t.value().attr("datetime").and_then(|d| parse_date(d, tz)) {
+            return found(at, "time");
+        }
+    }
+    if let Some(at) = visible_date(doc, raw, tz) {
+        return found(at, "text");
+    }
+    url.and_then(|u| url_date(u.path(), tz))
+        .and_then(|at| found(at, "url"))
+}
+
+fn json_ld(doc: &Html) -> Option<String> {
+    static S: OnceLock<Selector> = OnceLock::new();
+    for script in doc.select(S.get_or_init(|| sel("script[type='application/ld+json']"))) {
+        let text: String = script.text().collect();
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text.trim()) {
+            if let Some(d) = find_key(&v, "datePublished", 0) {
+                return Some(d);
+            }
+        }
+    }
+    None
+}
+
+fn find_key(v: &serde_json::Value, key: &str, depth: usize) -> Option<String> {
+    if depth > 8 {
+        return None;
+    }
+    match v {
+        serde_json::Value::Object(m) => m
+            .get(key)
+            .and_then(|d| d.as_str().map(str::to_string))
+            .or_else(|| m.values().find_map(|x| find_key(x, key, depth + 1))),
+        serde_json::Value::Array(a) => a.iter().find_map(|x| find_key(x, key, depth + 1)),
+        _ => None,
+    }
+}
+
+fn date_patterns() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        Regex::new(concat!(
+            r"(\d{4}年\d{1,2}月\d{1,2}日(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)",
+            r"|(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)",
+            r"|(\b\d{1,2}\.\d{1,2}\.\d{4}\b(?:\s+\d{1,2}:\d{2})?)",
+            r"|(\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}(?:\s+\d{1,2}:\d{2}\s*(?:[AaPp]\.?[Mm]\.?)?)?)",
+            r"|(\b\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{4}(?:\s+\d{1,2}:\d{2})?)",
+        ))
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    })
+}
+
+/// A date written in the page text, preferring the first one after the `<h1>`.
+fn visible_date(doc: &Html, _raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    static BODY: OnceLock<Selector> = OnceLock::new();
+    static H1: OnceLock<Selector> = OnceLock::new();
+    let body = doc.select(BODY.get_or_init(|| sel("body"))).next()?;
+    let text: String = body.text().collect::<Vec<_>>().join(" ");
+    let start = doc
+        .select(H1.get_or_init(|| sel("h1")))
+        .next()
+        .map(|h| h.text().collect::<String>())
+        .and_then(|h| text.find(h.trim()).filter(|_| !h.trim().is_empty()))
+        .unwrap_or(0);
+    let window = |from: usize| {
+        let end = (from + 3000).min(text.len());
+        let mut end = end;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[from..end]
+    };
+    for slice in [window(start), window(0)] {
+        if let Some(m) = date_patterns().find(slice) {
+            let s = m.as_str();
+            // "04.05.2016" is day.month.year wherever it is written with dots
+            let s = dmy_dots(s).unwrap_or_else(|| s.to_string());
+            if let Some(d) = parse_date(&s, tz) {
+                return Some(d);
+            }
+        }
+    }
+    None
+}
+
+fn dmy_dots(s: &str) -> Option<String> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let r = R.get_or_init(|| {
+        Regex::new(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(.*)$").unwrap_or_else(|e| unreachable!("{e}"))
+    });
+    let c = r.captures(s)?;
+    Some(format!("{}-{:0>2}-{:0>2}{}", &c[3], &c[2], &c[1], &c[4]))
+}
+
+/// `/2016-05/04/`, `/2016/05/04/`, `/20160504/`.
+fn url_date(path: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let r = R.get_or_init(|| {
+        Regex::new(
+            r"/((?:19|20)\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12]\d|3[01])(?:/|[^\d]|$)",
+        )
+        .unwrap_or_else(|e| unreachable!("{e}"))
+    });
+    let c = r.captures(path)?;
+    parse_date(&format!("{}-{}-{}", &c[1], &c[2], &c[3]), tz)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::Asia::Shanghai;
+
+    fn date(html: &str, url: &str) -> Option<(String, &'static str)> {
+        let doc = Html::parse_document(html);
+        let u = Url::parse(url).ok();
+        page_date(&doc, html, u.as_ref(), Shanghai)
+            .map(|d| (d.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(), d.method))
+    }
+
+    #[test]
+    fn each_place_a_date_hides() {
+        let u = "http://x.example/a.html";
+        let cases = [
+            (
+                r#"<script type="application/ld+json">{"@graph":[{"@type":"NewsArticle","datePublished":"2016-05-04T15:00:36+08:00"}]}</script>"#,
+                u,
+                "2016-05-04T07:00:36Z",
+                "json-ld",
+            ),
+            (
+                r#"<meta property="article:published_time" content="2016-05-04T15:00:36+08:00">"#,
+                u,
+                "2016-05-04T07:00:36Z",
+                "meta",
+            ),
+            (
+                r#"<body><time datetime="2016-05-04 15:00:36">May 4</time></body>"#,
+                u,
+                "2016-05-04T07:00:36Z",
+                "time",
+            ),
+            (
+                "<body><h1>Title</h1><p>2016-05-04 15:00:36Share:</p></body>",
+                u,
+                "2016-05-04T07:00:36Z",
+                "text",
+            ),
+            (
+                "<body><h1>T</h1><p>Posted 2016/05/04 15:00</p></body>",
+                u,
+                "2016-05-04T07:00:00Z",
+                "text",
+            ),
+            (
+                "<body><h1>T</h1><p>04.05.2016</p></body>",
+                u,
+                "2016-05-03T16:00:00Z",
+                "text",
+            ),
+            (
+                "<body><h1>T</h1><p>May 4, 2016</p></body>",
+                u,
+                "2016-05-03T16:00:00Z",
+                "text",
+            ),
+            (
+                "<body><h1>标题</h1><p>2016年05月04日 15:00 来源：海淀</p></body>",
+                u,
+                "2016-05-04T07:00:00Z",
+                "text",
+            ),
+            (
+                "<body><p>no date here</p></body>",
+                "http://x.example/science/2016-05/04/content_1.htm",
+                "2016-05-03T16:00:00Z",
+                "url",
+            ),
+            (
+                "<body><p>no date here</p></body>",
+                "http://x.example/2016/05/04/story",
+                "2016-05-03T16:00:00Z",
+                "url",
+            ),
+        ];
+        for (html, url, at, method) in cases {
+            assert_eq!(date(html, url), Some((at.to_string(), method)), "{html}");
+        }
+        assert_eq!(date("<body><p>nothing</p></body>", u), None);
+    }
+}
