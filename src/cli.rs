@@ -21,7 +21,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::curate::Curator;
 use crate::fetch::{Fetcher, Limits};
 use crate::model::Article;
-use crate::poll::{Reading, poll_all, read_document};
+use crate::poll::{Document, ReadAs, Reading, poll_all, read_as as read_as_document};
 use crate::publish::Format;
 
 /// gazette: polls news sites, archives clean deduplicated articles, republishes curated feeds.
@@ -92,9 +92,20 @@ pub enum Command {
         /// Zone for dates written without an offset.
         #[arg(long, default_value = "UTC")]
         timezone: String,
+        /// Read it as this kind of document (default: decide from the document).
+        #[arg(long = "as", value_enum)]
+        read_as: Option<AsArg>,
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `inspect --as`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AsArg {
+    Feed,
+    Article,
+    List,
 }
 
 /// `render --format`.
@@ -145,6 +156,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             url,
             content_type,
             timezone,
+            read_as,
             json,
         } => inspect(
             &cli.config,
@@ -152,6 +164,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             url.as_deref(),
             content_type.as_deref(),
             &timezone,
+            read_as,
             json,
         ),
     }
@@ -297,6 +310,9 @@ fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
                 failed += 1;
                 writeln!(out, "{}: failed: {reason}", r.source)?;
             }
+        }
+        for e in &r.article_errors {
+            writeln!(out, "  article skipped: {e}")?;
         }
     }
     writeln!(
@@ -564,6 +580,7 @@ fn inspect(
     base: Option<&str>,
     content_type: Option<&str>,
     timezone: &str,
+    read_as: Option<AsArg>,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
     let Ok(tz) = timezone.parse::<Tz>() else {
@@ -606,41 +623,151 @@ fn inspect(
         ct = content_type.map(str::to_string);
     }
     let now = Utc::now();
-    let reading = read_document(&body, ct.as_deref(), base_url.as_ref(), "inspect", tz, now)
-        .with_context(|| format!("reading {target}"))?;
+    let how = read_as.map(|a| match a {
+        AsArg::Feed => ReadAs::Feed,
+        AsArg::Article => ReadAs::Article,
+        AsArg::List => ReadAs::List,
+    });
+    let doc = match read_as_document(
+        &body,
+        ct.as_deref(),
+        base_url.as_ref(),
+        "inspect",
+        tz,
+        now,
+        how,
+    ) {
+        Ok(d) => d,
+        Err(e) => return Err(anyhow::anyhow!("reading {target}: {e}")),
+    };
     let mut out = std::io::stdout().lock();
-    if as_json {
-        writeln!(out, "{}", inspect_json(&reading, base_url.as_ref()))?;
-    } else {
-        print_reading(&mut out, &reading, target)?;
+    match (&doc, as_json) {
+        (Document::Feed(r), true) => writeln!(out, "{}", inspect_json(r, base_url.as_ref()))?,
+        (Document::Feed(r), false) => print_reading(&mut out, r, target)?,
+        (
+            Document::Article {
+                decoded,
+                page,
+                candidate,
+            },
+            true,
+        ) => {
+            let mut entry = candidate
+                .as_ref()
+                .map(candidate_json)
+                .unwrap_or_else(|| json!({}));
+            if let Some(obj) = entry.as_object_mut() {
+                obj.insert("image".into(), json!(page.image));
+                obj.insert("canonical_url".into(), json!(page.canonical_url));
+                obj.insert("date_method".into(), json!(page.date_method));
+            }
+            let doc = json!({
+                "kind": "article",
+                "url": base_url.as_ref().map(Url::as_str),
+                "encoding": decoded.encoding,
+                "entries": [entry],
+            });
+            writeln!(out, "{doc}")?;
+        }
+        (
+            Document::Article {
+                decoded,
+                page,
+                candidate,
+            },
+            false,
+        ) => {
+            writeln!(
+                out,
+                "{target}: article page, {} ({})",
+                decoded.encoding, decoded.decided_by
+            )?;
+            match candidate {
+                Some(c) => {
+                    writeln!(out, "title: {}", c.title)?;
+                    writeln!(
+                        out,
+                        "published: {} ({})",
+                        c.published.format("%Y-%m-%dT%H:%M:%SZ"),
+                        page.date_method.unwrap_or("no date found: first seen")
+                    )?;
+                    if let Some(a) = &c.author {
+                        writeln!(out, "author: {a}")?;
+                    }
+                    if let Some(u) = &page.canonical_url {
+                        writeln!(out, "canonical: {u}")?;
+                    }
+                    writeln!(out, "text: {} chars\n\n{}", c.text.chars().count(), c.text)?;
+                }
+                None => writeln!(out, "no article found on the page")?,
+            }
+        }
+        (
+            Document::List {
+                decoded,
+                links,
+                feeds,
+            },
+            true,
+        ) => {
+            let doc = json!({
+                "kind": "list",
+                "url": base_url.as_ref().map(Url::as_str),
+                "encoding": decoded.encoding,
+                "feeds": feeds,
+                "links": links,
+            });
+            writeln!(out, "{doc}")?;
+        }
+        (
+            Document::List {
+                decoded,
+                links,
+                feeds,
+            },
+            false,
+        ) => {
+            writeln!(
+                out,
+                "{target}: list page, {} ({})",
+                decoded.encoding, decoded.decided_by
+            )?;
+            for f in feeds {
+                writeln!(out, "advertises feed: {f}")?;
+            }
+            writeln!(out, "article links: {}", links.len())?;
+            for l in links {
+                writeln!(out, "  {}  {}", l.url, l.title)?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// An entry as `inspect --json` shows it: the `articles --json` fields that exist before
+/// archiving, plus the entry's own `guid`, `updated` and `dedup_key`.
+fn candidate_json(c: &crate::normalize::Candidate) -> serde_json::Value {
+    json!({
+        "title": c.title,
+        "url": c.url,
+        "published": c.published,
+        "date_source": c.date_source.as_str(),
+        "guid": c.guid,
+        "updated": c.updated,
+        "author": c.author,
+        "language": c.language,
+        "summary": c.summary,
+        "text": c.text,
+        "html": c.html,
+        "categories": c.categories,
+        "enclosures": c.enclosures,
+        "dedup_key": c.dedup_key(),
+    })
+}
+
 fn inspect_json(r: &Reading, url: Option<&Url>) -> serde_json::Value {
     let m = &r.feed.meta;
-    let entries: Vec<serde_json::Value> = r
-        .candidates
-        .iter()
-        .map(|c| {
-            json!({
-                "title": c.title,
-                "url": c.url,
-                "published": c.published,
-                "date_source": c.date_source.as_str(),
-                "guid": c.guid,
-                "updated": c.updated,
-                "author": c.author,
-                "language": c.language,
-                "summary": c.summary,
-                "text": c.text,
-                "html": c.html,
-                "categories": c.categories,
-                "enclosures": c.enclosures,
-                "dedup_key": c.dedup_key(),
-            })
-        })
-        .collect();
+    let entries: Vec<serde_json::Value> = r.candidates.iter().map(candidate_json).collect();
     json!({
         "kind": "feed",
         "url": url.map(Url::as_str),

@@ -14,6 +14,7 @@ use crate::archive::{Archive, Counts};
 use crate::config::{Source, SourceKind};
 use crate::curate::Curator;
 use crate::decode::{Decoded, decode};
+use crate::extract::{self, FoundLink, PageArticle};
 use crate::fetch::{Fetcher, Limits};
 use crate::model::PollState;
 use crate::normalize::{Candidate, Origin, normalize};
@@ -30,9 +31,12 @@ pub struct PollReport {
     pub bytes: usize,
     pub entries: usize,
     pub elapsed: Duration,
+    /// Article pages that could not be fetched or read (HTML sources, `full_text`); the rest of
+    /// the poll went on without them.
+    pub article_errors: Vec<String>,
 }
 
-/// A document read the way a poll reads it.
+/// A feed read the way a poll reads it.
 #[derive(Debug, Clone)]
 pub struct Reading {
     pub decoded: Decoded,
@@ -40,7 +44,34 @@ pub struct Reading {
     pub candidates: Vec<Candidate>,
 }
 
-/// Decodes, parses and normalizes one document. CPU only; call from a blocking context.
+/// How to read a document (`inspect --as`); `None` lets gazette decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAs {
+    Feed,
+    Article,
+    List,
+    /// What a source of kind "auto" does: a feed if it parses as one, else a list page.
+    FeedOrList,
+}
+
+/// A document read as a feed, an article page or a list page.
+#[derive(Debug, Clone)]
+pub enum Document {
+    Feed(Reading),
+    Article {
+        decoded: Decoded,
+        page: Box<PageArticle>,
+        candidate: Option<Candidate>,
+    },
+    List {
+        decoded: Decoded,
+        links: Vec<FoundLink>,
+        /// Feeds the page advertises.
+        feeds: Vec<String>,
+    },
+}
+
+/// Decodes, parses and normalizes a feed. CPU only; call from a blocking context.
 pub fn read_document(
     body: &[u8],
     content_type: Option<&str>,
@@ -51,17 +82,109 @@ pub fn read_document(
 ) -> Result<Reading, crate::parse::ParseError> {
     let decoded = decode(body, content_type);
     let feed = parse_feed(&decoded.text, url, tz)?;
+    Ok(normalized(decoded, feed, source, url, now))
+}
+
+fn normalized(
+    decoded: Decoded,
+    feed: ParsedFeed,
+    source: &str,
+    url: Option<&Url>,
+    now: DateTime<Utc>,
+) -> Reading {
     let origin = Origin { source, base: url };
     let candidates = feed
         .entries
         .iter()
         .filter_map(|e| normalize(e, origin, now))
         .collect();
-    Ok(Reading {
+    Reading {
         decoded,
         feed,
         candidates,
-    })
+    }
+}
+
+/// Reads an HTML page as an article.
+pub fn read_article(
+    decoded: Decoded,
+    url: Option<&Url>,
+    source: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Document {
+    let page = extract::article(&decoded.text, url, tz);
+    let candidate = normalize(&page.entry, Origin { source, base: url }, now);
+    Document::Article {
+        decoded,
+        page: Box::new(page),
+        candidate,
+    }
+}
+
+/// Reads any document: as told, or as what it looks like (a feed if it parses as one; else a
+/// list page when it is mostly a block of article links; else an article).
+pub fn read_as(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: Option<&Url>,
+    source: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+    how: Option<ReadAs>,
+) -> Result<Document, String> {
+    let decoded = decode(body, content_type);
+    if matches!(how, None | Some(ReadAs::Feed | ReadAs::FeedOrList)) {
+        match parse_feed(&decoded.text, url, tz) {
+            Ok(feed) => return Ok(Document::Feed(normalized(decoded, feed, source, url, now))),
+            Err(e) if how == Some(ReadAs::Feed) => return Err(e.to_string()),
+            Err(e)
+                if !crate::parse::looks_like_html(&decoded.text)
+                    && !decoded.text.contains("<body") =>
+            {
+                return Err(e.to_string());
+            }
+            Err(_) => {}
+        }
+    }
+    let base = url.cloned().unwrap_or_else(|| {
+        Url::parse("http://localhost/").unwrap_or_else(|_| unreachable!("static URL"))
+    });
+    let list = || -> Result<(Vec<FoundLink>, Vec<String>), String> {
+        let links = extract::links(&decoded.text, &base, None, None).map_err(|e| e.to_string())?;
+        Ok((links, extract::feed_links(&decoded.text, &base)))
+    };
+    match how {
+        Some(ReadAs::List | ReadAs::FeedOrList) => {
+            let (links, feeds) = list()?;
+            Ok(Document::List {
+                decoded,
+                links,
+                feeds,
+            })
+        }
+        Some(ReadAs::Article) => Ok(read_article(decoded, url, source, tz, now)),
+        _ => {
+            let (links, feeds) = list()?;
+            let article = read_article(decoded.clone(), url, source, tz, now);
+            let text_len = match &article {
+                Document::Article {
+                    candidate: Some(c), ..
+                } => c.text.chars().count(),
+                _ => 0,
+            };
+            let link_text: usize = links.iter().map(|l| l.title.chars().count()).sum();
+            if links.len() >= 3 && (text_len < 500 || link_text * 2 > text_len) {
+                Ok(Document::List {
+                    decoded,
+                    links,
+                    feeds,
+                })
+            } else {
+                Ok(article)
+            }
+        }
+    }
 }
 
 /// Polls one source once and records the outcome in the archive.
@@ -86,6 +209,7 @@ pub async fn poll_source(
         bytes: 0,
         entries: 0,
         elapsed: Duration::ZERO,
+        article_errors: Vec::new(),
     };
     let outcome = poll_inner(
         source,
@@ -129,12 +253,6 @@ async fn poll_inner(
     report: &mut PollReport,
     now: DateTime<Utc>,
 ) -> Result<Counts, String> {
-    if source.kind == SourceKind::Html {
-        return Err(format!(
-            "source {}: kind = \"html\" (list pages without a feed) is not supported by this version; use the site's feed URL with kind = \"feed\"",
-            source.id
-        ));
-    }
     let limits = Limits {
         timeout: source.timeout,
         max_body: source.max_body,
@@ -149,25 +267,75 @@ async fn poll_inner(
     };
     state.last_status = Some(fetched.status);
     report.bytes = fetched.body.len();
-    let source_id = source.id.clone();
-    let tz = source.timezone;
-    let url = fetched.url.clone();
-    let reading = tokio::task::spawn_blocking(move || {
-        read_document(
-            &fetched.body,
-            fetched.content_type.as_deref(),
-            Some(&url),
-            &source_id,
-            tz,
-            now,
-        )
-        .map(|r| (r, fetched.etag, fetched.last_modified))
-    })
-    .await
-    .map_err(|e| format!("reading {}: internal error: {e}", source.url))?;
-    let (reading, etag, last_modified) =
-        reading.map_err(|e| format!("reading {}: {e}", source.url))?;
-    report.entries = reading.candidates.len();
+    let (etag, last_modified) = (fetched.etag.clone(), fetched.last_modified.clone());
+    let page_url = fetched.url.clone();
+    let how = match source.kind {
+        SourceKind::Feed => Some(ReadAs::Feed),
+        SourceKind::Html => Some(ReadAs::List),
+        SourceKind::Auto => Some(ReadAs::FeedOrList),
+    };
+    let doc = blocking_read(
+        source,
+        fetched.body,
+        fetched.content_type,
+        page_url.clone(),
+        now,
+        how,
+    )
+    .await?;
+    let links =
+        Fetcher::for_links(&source.user_agent, source.url.host_str()).map_err(|e| e.to_string())?;
+    let mut candidates = match doc {
+        Document::Feed(reading) => {
+            with_full_text(source, reading, &links, archive, report, now).await
+        }
+        Document::List { decoded, feeds, .. }
+            if source.kind == SourceKind::Auto && !feeds.is_empty() =>
+        {
+            // the page advertises a feed: poll that instead (RSS autodiscovery)
+            drop(decoded);
+            let feed_url =
+                Url::parse(&feeds[0]).map_err(|e| format!("advertised feed {}: {e}", feeds[0]))?;
+            let fetched = links
+                .get(&feed_url, limits)
+                .await
+                .map_err(|e| format!("advertised feed: {e}"))?;
+            report.bytes += fetched.body.len();
+            match blocking_read(
+                source,
+                fetched.body,
+                fetched.content_type,
+                fetched.url,
+                now,
+                Some(ReadAs::Feed),
+            )
+            .await?
+            {
+                Document::Feed(reading) => {
+                    with_full_text(source, reading, &links, archive, report, now).await
+                }
+                _ => Vec::new(),
+            }
+        }
+        Document::List { decoded, .. } => {
+            let found = extract::links(
+                &decoded.text,
+                &page_url,
+                source.links.as_deref(),
+                source.follow.as_ref(),
+            )
+            .map_err(|e| format!("source {}: {e}", source.id))?;
+            if found.is_empty() {
+                return Err(format!(
+                    "reading {page_url}: an HTML page with no feed and no article links found (set `links` to a CSS selector for them, or `follow` to their URL pattern)"
+                ));
+            }
+            list_articles(source, found, &links, archive, report, now).await
+        }
+        Document::Article { candidate, .. } => candidate.into_iter().collect(),
+    };
+    candidates.retain(|c| !c.title.is_empty());
+    report.entries = candidates.len();
     state.etag = etag;
     state.last_modified = last_modified;
     state.last_success = Some(now);
@@ -178,7 +346,7 @@ async fn poll_inner(
     let final_state = state.clone();
     let curator = Arc::clone(curator);
     let (counts, _) = tokio::task::spawn_blocking(move || {
-        archive.ingest(&id, &reading.candidates, &final_state, now, &|a| {
+        archive.ingest(&id, &candidates, &final_state, now, &|a| {
             curator.topics_for(a)
         })
     })
@@ -189,6 +357,185 @@ async fn poll_inner(
     state.last_duplicate = counts.duplicate;
     state.last_updated = counts.updated;
     Ok(counts)
+}
+
+/// Decodes and reads a fetched document off the async threads.
+async fn blocking_read(
+    source: &Source,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    url: Url,
+    now: DateTime<Utc>,
+    how: Option<ReadAs>,
+) -> Result<Document, String> {
+    let id = source.id.clone();
+    let tz = source.timezone;
+    let shown = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        read_as(
+            &body,
+            content_type.as_deref(),
+            Some(&url),
+            &id,
+            tz,
+            now,
+            how,
+        )
+    })
+    .await
+    .map_err(|e| format!("reading {shown}: internal error: {e}"))?
+    .map_err(|e| format!("reading {shown}: {e}"))
+}
+
+/// How many article pages of one source are fetched at once ("a couple at a time per host").
+const ARTICLE_CONCURRENCY: usize = 2;
+
+/// Fetches and reads one article page.
+async fn fetch_article(
+    source: &Source,
+    links: &Fetcher,
+    url: &Url,
+    now: DateTime<Utc>,
+) -> Result<PageArticle, String> {
+    let limits = Limits {
+        timeout: source.timeout,
+        max_body: source.max_body,
+    };
+    let fetched = links.get(url, limits).await.map_err(|e| e.to_string())?;
+    let final_url = fetched.url.clone();
+    match blocking_read(
+        source,
+        fetched.body,
+        fetched.content_type,
+        final_url,
+        now,
+        Some(ReadAs::Article),
+    )
+    .await?
+    {
+        Document::Article { page, .. } => Ok(*page),
+        _ => Err(format!("reading {url}: not an article page")),
+    }
+}
+
+/// The newest `max_articles` links of a list page that are not archived yet, fetched and read.
+async fn list_articles(
+    source: &Source,
+    found: Vec<FoundLink>,
+    links: &Fetcher,
+    archive: &Arc<Archive>,
+    report: &mut PollReport,
+    now: DateTime<Utc>,
+) -> Vec<Candidate> {
+    let fresh: Vec<FoundLink> = found
+        .into_iter()
+        .take(source.max_articles)
+        .filter(|l| {
+            !archive
+                .knows(&source.id, &format!("g:{}", l.url))
+                .unwrap_or(false)
+        })
+        .collect();
+    let results: Vec<(FoundLink, Result<PageArticle, String>)> = futures_util::stream::iter(fresh)
+        .map(|link| async move {
+            let result = match Url::parse(&link.url) {
+                Ok(u) => fetch_article(source, links, &u, now).await,
+                Err(e) => Err(format!("{}: {e}", link.url)),
+            };
+            (link, result)
+        })
+        .buffered(ARTICLE_CONCURRENCY)
+        .collect()
+        .await;
+    let mut out = Vec::new();
+    for (link, result) in results {
+        match result {
+            Ok(mut page) => {
+                // identity is the URL as listed, so the next poll knows it without fetching
+                page.entry.guid = Some(link.url.clone());
+                if page.entry.title.is_none() && !link.title.is_empty() {
+                    page.entry.title = Some(link.title.clone());
+                }
+                let base = Url::parse(&link.url).ok();
+                if let Some(c) = normalize(
+                    &page.entry,
+                    Origin {
+                        source: &source.id,
+                        base: base.as_ref(),
+                    },
+                    now,
+                ) {
+                    out.push(c);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(source = %source.id, "article skipped: {e}");
+                report.article_errors.push(e);
+            }
+        }
+    }
+    out
+}
+
+/// `full_text = true`: entries that carry only a summary get the body of their page.
+async fn with_full_text(
+    source: &Source,
+    mut reading: Reading,
+    links: &Fetcher,
+    archive: &Arc<Archive>,
+    report: &mut PollReport,
+    now: DateTime<Utc>,
+) -> Vec<Candidate> {
+    if !source.full_text {
+        return reading.candidates;
+    }
+    let known = |e: &crate::parse::Entry| {
+        let ids = [
+            e.guid.as_ref().map(|g| format!("g:{g}")),
+            e.link.as_ref().map(|l| format!("l:{l}")),
+        ];
+        ids.into_iter()
+            .flatten()
+            .any(|id| archive.knows(&source.id, &id).unwrap_or(false))
+    };
+    let wanted: Vec<(usize, Url)> = reading
+        .feed
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.content_html.is_none() && !known(e))
+        .filter_map(|(i, e)| Some((i, Url::parse(e.link.as_deref()?).ok()?)))
+        .collect();
+    let pages: Vec<(usize, Result<PageArticle, String>)> = futures_util::stream::iter(wanted)
+        .map(|(i, url)| async move { (i, fetch_article(source, links, &url, now).await) })
+        .buffered(ARTICLE_CONCURRENCY)
+        .collect()
+        .await;
+    for (i, page) in pages {
+        match page {
+            Ok(page) => {
+                if let Some(entry) = reading.feed.entries.get_mut(i) {
+                    // keep the feed's title and date; take the page's body
+                    entry.content_html = page.entry.content_html.or(entry.content_html.take());
+                    entry.image = page.image;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(source = %source.id, "full text skipped: {e}");
+                report.article_errors.push(e);
+            }
+        }
+    }
+    let origin = Origin {
+        source: &source.id,
+        base: Some(&source.url),
+    };
+    reading
+        .feed
+        .entries
+        .iter()
+        .filter_map(|e| normalize(e, origin, now))
+        .collect()
 }
 
 /// Polls `sources` with at most `concurrency` at once; reports come back in `sources` order.

@@ -536,6 +536,13 @@ impl Archive {
         Ok(out)
     }
 
+    /// Whether `source` already delivered an entry with this identity (`g:`guid, `l:`link).
+    pub fn knows(&self, source: &str, identity: &str) -> Result<bool, ArchiveError> {
+        Ok(self
+            .identity
+            .contains_key(keys::identity(source, identity))?)
+    }
+
     /// How many articles are archived.
     pub fn len(&self) -> usize {
         self.articles.len()

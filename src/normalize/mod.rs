@@ -72,7 +72,10 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
         .or(entry.summary_html.as_deref())
         .unwrap_or("");
     let html = sanitize(content, base);
-    let text = html_to_text(&html);
+    let text = match &entry.content_text {
+        Some(t) if entry.content_html.is_some() => t.clone(),
+        _ => html_to_text(&html),
+    };
     // When the summary *is* the content, its text is already known: no second sanitize.
     let summary_source = match (&entry.content_html, &entry.summary_html) {
         (Some(_), Some(s)) => Some(html_to_text(&sanitize(s, base))),

@@ -58,6 +58,9 @@ pub struct Entry {
     pub summary_html: Option<String>,
     /// Full content, as HTML.
     pub content_html: Option<String>,
+    /// The content's plain text, when the source knows it better than the HTML's text
+    /// (article extraction); otherwise derived from the HTML.
+    pub content_text: Option<String>,
     pub categories: Vec<String>,
     pub enclosures: Vec<Enclosure>,
     pub language: Option<String>,
@@ -289,6 +292,7 @@ fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) ->
         authors: e.authors.iter().filter_map(person_name).collect(),
         summary_html,
         content_html,
+        content_text: None,
         categories: e
             .categories
             .iter()
