@@ -221,6 +221,8 @@ fn open_archive(config: &Config) -> anyhow::Result<(Arc<Archive>, Arc<Curator>)>
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // html5ever and the extractor recurse on the DOM; give them room (see MAX_NESTING)
+        .thread_stack_size(8 * 1024 * 1024)
         .build()
         .context("cannot start the async runtime")
 }

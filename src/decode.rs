@@ -225,6 +225,12 @@ mod tests {
             utf16be.extend_from_slice(&u.to_be_bytes());
         }
         let latin1 = b"<rss><t>caf\xe9</t></rss>".to_vec();
+        let big5 = [b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=big5\"></head>".as_slice(), &enc("big5").encode("智慧財產權").0].concat();
+        let euc_kr = [
+            b"<html><head><meta charset='euc-kr'></head>".as_slice(),
+            &enc("euc-kr").encode("지식재산권 뉴스").0,
+        ]
+        .concat();
         // (bytes, content-type, expected encoding, expected substring)
         let cases: Vec<(Vec<u8>, Option<&str>, &str, &str)> = vec![
             (xml_gb2312.clone(), None, "GBK", title),
@@ -243,6 +249,8 @@ mod tests {
                 "windows-1252",
                 "café",
             ),
+            (big5, None, "Big5", "智慧財產權"),
+            (euc_kr, Some("text/html"), "EUC-KR", "지식재산권 뉴스"),
             (
                 "<rss>ünïcödé</rss>".as_bytes().to_vec(),
                 None,

@@ -112,14 +112,14 @@ pub fn read_article(
     source: &str,
     tz: Tz,
     now: DateTime<Utc>,
-) -> Document {
-    let page = extract::article(&decoded.text, url, tz);
+) -> Result<Document, String> {
+    let page = extract::article(&decoded.text, url, tz)?;
     let candidate = normalize(&page.entry, Origin { source, base: url }, now);
-    Document::Article {
+    Ok(Document::Article {
         decoded,
         page: Box::new(page),
         candidate,
-    }
+    })
 }
 
 /// Reads any document: as told, or as what it looks like (a feed if it parses as one; else a
@@ -163,10 +163,10 @@ pub fn read_as(
                 feeds,
             })
         }
-        Some(ReadAs::Article) => Ok(read_article(decoded, url, source, tz, now)),
+        Some(ReadAs::Article) => read_article(decoded, url, source, tz, now),
         _ => {
             let (links, feeds) = list()?;
-            let article = read_article(decoded.clone(), url, source, tz, now);
+            let article = read_article(decoded.clone(), url, source, tz, now)?;
             let text_len = match &article {
                 Document::Article {
                     candidate: Some(c), ..

@@ -65,10 +65,10 @@ fn json_ld(doc: &Html) -> Option<String> {
     static S: OnceLock<Selector> = OnceLock::new();
     for script in doc.select(S.get_or_init(|| sel("script[type='application/ld+json']"))) {
         let text: String = script.text().collect();
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text.trim()) {
-            if let Some(d) = find_key(&v, "datePublished", 0) {
-                return Some(d);
-            }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text.trim())
+            && let Some(d) = find_key(&v, "datePublished", 0)
+        {
+            return Some(d);
         }
     }
     None

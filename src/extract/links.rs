@@ -212,7 +212,11 @@ pub fn links(
         let Ok(mut u) = base.join(href.trim()) else {
             continue;
         };
-        if !matches!(u.scheme(), "http" | "https") {
+        // Script and mail links are never articles. Other schemes (file:, ftp:) picked by an
+        // explicit selector are kept so that the fetcher refuses them with a clear error.
+        if matches!(u.scheme(), "javascript" | "mailto" | "tel" | "data")
+            || (selector.is_none() && !matches!(u.scheme(), "http" | "https"))
+        {
             continue;
         }
         u.set_fragment(None);

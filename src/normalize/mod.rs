@@ -11,7 +11,7 @@ use url::Url;
 use crate::model::{DateSource, Enclosure};
 use crate::parse::Entry;
 
-pub use text::{html_to_text, sanitize, truncate_words};
+pub use text::{MAX_NESTING, html_to_text, nesting_depth, sanitize, truncate_words};
 
 /// A normalized entry, ready for the archive to store or merge.
 #[derive(Debug, Clone, PartialEq)]

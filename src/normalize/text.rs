@@ -5,12 +5,63 @@ use ego_tree::iter::Edge;
 use scraper::{Html, Node};
 use url::Url;
 
+/// Deeper markup than this is not given to tree-walking code that recurses (a hostile page can
+/// nest elements until the stack overflows, which aborts the process rather than panicking).
+pub const MAX_NESTING: usize = 1000;
+
+/// How deeply elements nest in `html`, approximately: elements whose end tag may be omitted
+/// (`p`, `li`, `td`, …) and void elements are not counted, so sloppy markup is not mistaken
+/// for deep markup.
+pub fn nesting_depth(html: &str) -> usize {
+    const NOT_COUNTED: [&str; 33] = [
+        "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "tbody", "thead", "tfoot",
+        "colgroup", "rb", "rt", "rp", "html", "head", "body", "br", "img", "hr", "input", "meta",
+        "link", "area", "base", "col", "embed", "source", "track", "wbr", "param",
+    ];
+    let bytes = html.as_bytes();
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(off) = bytes[i..].iter().position(|b| *b == b'<') {
+        i += off + 1;
+        let closing = bytes.get(i) == Some(&b'/');
+        let start = if closing { i + 1 } else { i };
+        let len = bytes[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric())
+            .count();
+        if len == 0 {
+            continue;
+        }
+        let name = html[start..start + len].to_ascii_lowercase();
+        if NOT_COUNTED.contains(&name.as_str()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            let end = bytes[start..]
+                .iter()
+                .position(|b| *b == b'>')
+                .map_or(bytes.len(), |p| start + p);
+            if end > 0 && bytes.get(end - 1) != Some(&b'/') {
+                depth += 1;
+                max = max.max(depth);
+            }
+        }
+    }
+    max
+}
+
 /// Makes feed HTML safe to republish: no scripts, styles, event handlers, `javascript:` URLs,
 /// iframes or forms; relative URLs resolved against `base` (the article's address) so images and
 /// links still work in a reader.
 pub fn sanitize(html: &str, base: Option<&Url>) -> String {
     if html.trim().is_empty() {
         return String::new();
+    }
+    if nesting_depth(html) > MAX_NESTING {
+        // keep the words, drop the (hostile) structure
+        return crate::parse::plain_to_html(&html_to_text(html));
     }
     let mut builder = builder();
     match base {
@@ -210,6 +261,24 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(html_to_text(input), want, "{input}");
         }
+    }
+
+    #[test]
+    fn nesting_is_measured_without_counting_sloppy_markup() {
+        let cases = [
+            ("<div><div><span>x</span></div></div>", 3),
+            ("<p>a<p>b<p>c<li>d<br><img src=x>", 0),
+            ("<div/><div/><div/>", 0),
+            ("<!-- <div> --> text", 1),
+            ("", 0),
+        ];
+        for (html, want) in cases {
+            assert_eq!(nesting_depth(html), want, "{html}");
+        }
+        let deep = format!("{}x{}", "<div>".repeat(5000), "</div>".repeat(5000));
+        assert_eq!(nesting_depth(&deep), 5000);
+        // the sanitizer does not walk it as a tree, and keeps the text
+        assert_eq!(sanitize(&deep, None), "<p>x</p>");
     }
 
     #[test]

@@ -3,5 +3,6 @@
 mod support;
 
 mod cli;
+mod pages;
 mod publish;
 mod topics;
