@@ -341,6 +341,7 @@ pub fn article_json(a: &Article) -> serde_json::Value {
         "url": a.url,
         "published": a.published,
         "date_source": a.date_source.as_str(),
+        "date_method": a.date_method,
         "first_seen": a.first_seen,
         "updated": a.updated,
         "sources": a.sources,

@@ -65,6 +65,9 @@ pub struct Article {
     /// Earliest publication instant over all sources.
     pub published: DateTime<Utc>,
     pub date_source: DateSource,
+    /// For `date_source = "page"`: where on the page the date was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_method: Option<String>,
     pub first_seen: DateTime<Utc>,
     /// When the stored article last changed.
     pub updated: DateTime<Utc>,

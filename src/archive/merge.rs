@@ -38,6 +38,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
         url: c.url.clone(),
         published: c.published,
         date_source: c.date_source,
+        date_method: c.date_method.clone(),
         first_seen: now,
         updated: now,
         sources: vec![c.source.clone()],
@@ -121,6 +122,7 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
     {
         a.published = c.published;
         a.date_source = c.date_source;
+        a.date_method = c.date_method.clone();
     }
     if a.author.is_none() {
         a.author = c.author.clone();
@@ -170,6 +172,7 @@ mod tests {
             categories: vec![],
             enclosures: vec![],
             image: None,
+            date_method: None,
         }
     }
 

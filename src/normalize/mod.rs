@@ -36,6 +36,8 @@ pub struct Candidate {
     pub enclosures: Vec<Enclosure>,
     /// Lead image (article pages).
     pub image: Option<String>,
+    /// Where on a page the date was found (see [`crate::extract::PageDate`]).
+    pub date_method: Option<String>,
 }
 
 impl Candidate {
@@ -140,6 +142,10 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
             .filter(|c| !c.is_empty())
             .collect(),
         image: entry.image.as_deref().and_then(|i| clean_url(i, base)),
+        date_method: entry
+            .date_method
+            .filter(|_| date_source == DateSource::Page)
+            .map(str::to_string),
         enclosures: entry
             .enclosures
             .iter()

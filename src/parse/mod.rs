@@ -52,6 +52,8 @@ pub struct Entry {
     pub published: Option<DateTime<Utc>>,
     /// Whether `published` was read from an article page rather than a feed entry.
     pub published_from_page: bool,
+    /// Where on the page the date was found ("json-ld", "meta", "time", "text", "url").
+    pub date_method: Option<&'static str>,
     pub updated: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
     /// Short description, as HTML.
@@ -288,6 +290,7 @@ fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) ->
         link: pick_link(&e.links),
         published: e.published.or(e.updated),
         published_from_page: false,
+        date_method: None,
         updated: e.updated,
         authors: e.authors.iter().filter_map(person_name).collect(),
         summary_html,

@@ -60,6 +60,10 @@ fn list_page_becomes_clean_articles_and_pages_are_fetched_once() {
         .expect("seed article, with the site suffix removed from its title");
     assert_eq!(seed["published"], "2016-05-04T07:00:36Z");
     assert_eq!(seed["date_source"], "page");
+    assert_eq!(
+        seed["date_method"], "text",
+        "the date written under the title"
+    );
     assert_eq!(seed["language"], "en");
     let text = seed["text"].as_str().expect("text");
     assert_eq!(text.split("\n\n").count(), 6, "six paragraphs: {text}");

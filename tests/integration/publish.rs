@@ -45,6 +45,7 @@ fn articles() -> Vec<Article> {
         url: "https://wire.example/2016/05/04/zgc.html?id=1&page=2".into(),
         published: t("2016-05-04T07:00:36Z"),
         date_source: DateSource::Entry,
+        date_method: None,
         first_seen: t("2016-05-04T08:00:00Z"),
         updated: t("2016-05-04T09:00:00Z"),
         sources: vec!["wire".into(), "haidian".into()],
