@@ -289,6 +289,15 @@ fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
     let mut total = crate::archive::Counts::default();
     for r in &reports {
         match &r.result {
+            Ok(_) if r.not_modified => {
+                ok += 1;
+                writeln!(
+                    out,
+                    "{}: not modified (304, {} ms)",
+                    r.source,
+                    r.elapsed.as_millis()
+                )?;
+            }
             Ok(c) => {
                 ok += 1;
                 total.new += c.new;

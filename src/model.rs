@@ -114,4 +114,10 @@ pub struct PollState {
     /// Validators for conditional GET (RFC 9110 §13), stored byte for byte.
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// The URL the validators belong to: they are not sent to another one.
+    #[serde(default)]
+    pub validators_url: Option<String>,
+    /// Consecutive polls answered `304 Not Modified`.
+    #[serde(default)]
+    pub not_modified: u32,
 }

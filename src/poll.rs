@@ -15,7 +15,7 @@ use crate::config::{Source, SourceKind};
 use crate::curate::Curator;
 use crate::decode::{Decoded, decode};
 use crate::extract::{self, FoundLink, PageArticle};
-use crate::fetch::{Fetcher, Limits};
+use crate::fetch::{Fetcher, Limits, Validators};
 use crate::model::PollState;
 use crate::normalize::{Candidate, Origin, normalize};
 use crate::parse::{ParsedFeed, parse_feed};
@@ -31,6 +31,8 @@ pub struct PollReport {
     pub bytes: usize,
     pub entries: usize,
     pub elapsed: Duration,
+    /// The server answered `304 Not Modified`: nothing was parsed or stored.
+    pub not_modified: bool,
     /// Article pages that could not be fetched or read (HTML sources, `full_text`); the rest of
     /// the poll went on without them.
     pub article_errors: Vec<String>,
@@ -210,6 +212,7 @@ pub async fn poll_source(
         entries: 0,
         elapsed: Duration::ZERO,
         article_errors: Vec::new(),
+        not_modified: false,
     };
     let outcome = poll_inner(
         source,
@@ -257,7 +260,16 @@ async fn poll_inner(
         timeout: source.timeout,
         max_body: source.max_body,
     };
-    let fetched = match fetcher.get(&source.url, limits).await {
+    // Validators are sent back only to the URL that gave them.
+    let same_url = state.validators_url.as_deref() == Some(source.url.as_str());
+    let validators = Validators {
+        etag: state.etag.as_deref().filter(|_| same_url),
+        last_modified: state.last_modified.as_deref().filter(|_| same_url),
+    };
+    let fetched = match fetcher
+        .get_conditional(&source.url, limits, validators)
+        .await
+    {
         Ok(f) => f,
         Err(e) => {
             report.transient = e.is_transient();
@@ -267,6 +279,27 @@ async fn poll_inner(
     };
     state.last_status = Some(fetched.status);
     report.bytes = fetched.body.len();
+    if fetched.is_not_modified() {
+        // RFC 9111 §4.3.4: a 304 refreshes the validators it carries; each one on its own.
+        if fetched.etag.is_some() {
+            state.etag = fetched.etag.clone();
+        }
+        if fetched.last_modified.is_some() {
+            state.last_modified = fetched.last_modified.clone();
+        }
+        state.not_modified = state.not_modified.saturating_add(1);
+        state.last_success = Some(now);
+        state.consecutive_failures = 0;
+        state.last_error = None;
+        state.last_new = 0;
+        state.last_duplicate = 0;
+        state.last_updated = 0;
+        report.not_modified = true;
+        archive
+            .record_poll(&source.id, state)
+            .map_err(|e| format!("storing {}: {e}", source.id))?;
+        return Ok(Counts::default());
+    }
     let (etag, last_modified) = (fetched.etag.clone(), fetched.last_modified.clone());
     let page_url = fetched.url.clone();
     let how = match source.kind {
@@ -336,8 +369,11 @@ async fn poll_inner(
     };
     candidates.retain(|c| !c.title.is_empty());
     report.entries = candidates.len();
+    // A 200 replaces both validators: one it does not carry no longer applies.
     state.etag = etag;
     state.last_modified = last_modified;
+    state.validators_url = Some(source.url.to_string());
+    state.not_modified = 0;
     state.last_success = Some(now);
     state.consecutive_failures = 0;
     state.last_error = None;

@@ -70,8 +70,22 @@ pub struct Fetched {
     pub content_type: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
-    /// The decoded (decompressed) body, at most `max_body` bytes.
+    /// The decoded (decompressed) body, at most `max_body` bytes; empty for a 304.
     pub body: Vec<u8>,
+}
+
+impl Fetched {
+    /// A 304 answer to a conditional request: the stored copy is still current.
+    pub fn is_not_modified(&self) -> bool {
+        self.status == 304
+    }
+}
+
+/// Validators from an earlier response, sent back byte for byte (RFC 9110 §13.1).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Validators<'a> {
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
 }
 
 /// Per-request limits.
@@ -243,7 +257,20 @@ impl Fetcher {
 
     /// GETs `url` within `limits`.
     pub async fn get(&self, url: &Url, limits: Limits) -> Result<Fetched, FetchError> {
-        match tokio::time::timeout(limits.timeout, self.get_inner(url, limits)).await {
+        self.get_conditional(url, limits, Validators::default())
+            .await
+    }
+
+    /// GETs `url` within `limits`, conditionally when `validators` has any: a `304 Not
+    /// Modified` then comes back as a [`Fetched`] with an empty body (see
+    /// [`Fetched::is_not_modified`]), not as an error.
+    pub async fn get_conditional(
+        &self,
+        url: &Url,
+        limits: Limits,
+        validators: Validators<'_>,
+    ) -> Result<Fetched, FetchError> {
+        match tokio::time::timeout(limits.timeout, self.get_inner(url, limits, validators)).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout {
                 url: url.to_string(),
@@ -252,7 +279,12 @@ impl Fetcher {
         }
     }
 
-    async fn get_inner(&self, url: &Url, limits: Limits) -> Result<Fetched, FetchError> {
+    async fn get_inner(
+        &self,
+        url: &Url,
+        limits: Limits,
+        validators: Validators<'_>,
+    ) -> Result<Fetched, FetchError> {
         let name = url.to_string();
         if let Some(guard) = &self.guard {
             guard.check_url(url).map_err(|reason| FetchError::Refused {
@@ -260,9 +292,14 @@ impl Fetcher {
                 reason,
             })?;
         }
-        let mut response = self
-            .client
-            .get(url.clone())
+        let mut request = self.client.get(url.clone());
+        if let Some(etag) = validators.etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = validators.last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut response = request
             .header(
                 reqwest::header::ACCEPT,
                 "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
@@ -271,7 +308,8 @@ impl Fetcher {
             .await
             .map_err(|e| classify(&name, e, limits.timeout))?;
         let status = response.status();
-        if !status.is_success() {
+        let conditional = validators.etag.is_some() || validators.last_modified.is_some();
+        if !status.is_success() && !(conditional && status == reqwest::StatusCode::NOT_MODIFIED) {
             return Err(FetchError::Status {
                 url: name,
                 status: status.as_u16(),
@@ -295,6 +333,16 @@ impl Fetcher {
         };
         // Content-Length is the *encoded* size; a compressed body can only grow, so a declared
         // size over the cap is already too much.
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(Fetched {
+                url: final_url,
+                status: 304,
+                content_type,
+                etag,
+                last_modified,
+                body: Vec::new(),
+            });
+        }
         if response
             .content_length()
             .is_some_and(|n| n > limits.max_body)

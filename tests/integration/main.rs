@@ -4,5 +4,6 @@ mod support;
 
 mod cli;
 mod pages;
+mod polling;
 mod publish;
 mod topics;

@@ -70,6 +70,8 @@ struct Routes {
     replies: HashMap<String, VecDeque<Reply>>,
     hits: HashMap<String, usize>,
     user_agents: Vec<String>,
+    /// Every request's path and headers (names lower-cased), in order.
+    requests: Vec<(String, HashMap<String, String>)>,
 }
 
 /// A fixture server on 127.0.0.1, port chosen by the OS. Lives as long as the value.
@@ -129,6 +131,16 @@ impl FixtureServer {
             .unwrap_or(0)
     }
 
+    /// The headers of every request made to `path`, in order.
+    pub fn requests(&self, path: &str) -> Vec<HashMap<String, String>> {
+        let r = self.routes.lock().expect("routes");
+        r.requests
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, h)| h.clone())
+            .collect()
+    }
+
     pub fn user_agents(&self) -> Vec<String> {
         self.routes.lock().expect("routes").user_agents.clone()
     }
@@ -146,6 +158,17 @@ async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Respo
         {
             r.user_agents.push(ua.to_string());
         }
+        let headers = req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
+            .collect();
+        r.requests.push((path.clone(), headers));
         match r.replies.get_mut(&path) {
             Some(queue) if queue.len() > 1 => queue.pop_front(),
             Some(queue) => queue.front().cloned(),
