@@ -309,7 +309,8 @@ impl Fetcher {
             .map_err(|e| classify(&name, e, limits.timeout))?;
         let status = response.status();
         let conditional = validators.etag.is_some() || validators.last_modified.is_some();
-        if !status.is_success() && !(conditional && status == reqwest::StatusCode::NOT_MODIFIED) {
+        let not_modified = conditional && status == reqwest::StatusCode::NOT_MODIFIED;
+        if !status.is_success() && !not_modified {
             return Err(FetchError::Status {
                 url: name,
                 status: status.as_u16(),
