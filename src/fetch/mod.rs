@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use url::Url;
 
 /// Maximum redirects followed before giving up (same as browsers' practical limit, well under
@@ -20,11 +21,13 @@ pub enum FetchError {
     Timeout { url: String, after: Duration },
     #[error("fetching {url}: cannot connect: {reason}")]
     Connect { url: String, reason: String },
-    #[error("fetching {url}: HTTP {status}{}", reason.as_deref().map(|r| format!(" {r}")).unwrap_or_default())]
+    #[error("fetching {url}: HTTP {status}{}{}", reason.as_deref().map(|r| format!(" {r}")).unwrap_or_default(), retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
     Status {
         url: String,
         status: u16,
         reason: Option<String>,
+        /// `Retry-After` (RFC 9110 §10.2.3), seconds or an HTTP date, as a delay.
+        retry_after: Option<Duration>,
     },
     #[error(
         "fetching {url}: body larger than the {limit}-byte limit (raise max_body if this is expected)"
@@ -52,6 +55,14 @@ impl FetchError {
         }
     }
 
+    /// How long the server asked us to wait (`Retry-After` on a 429 or 503).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
         match self {
@@ -72,6 +83,11 @@ pub struct Fetched {
     pub last_modified: Option<String>,
     /// The decoded (decompressed) body, at most `max_body` bytes; empty for a 304.
     pub body: Vec<u8>,
+    /// Where the resource now lives, when every redirect on the way was permanent (301/308).
+    pub moved_to: Option<Url>,
+    /// How long the response may be considered fresh (`Cache-Control: max-age`, else
+    /// `Expires` − `Date`): no point asking again sooner.
+    pub fresh_for: Option<Duration>,
 }
 
 impl Fetched {
@@ -202,7 +218,8 @@ impl Fetcher {
     pub fn new(user_agent: &str) -> Result<Fetcher, FetchError> {
         let client = reqwest::Client::builder()
             .user_agent(user_agent)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            // redirects are followed by hand, to see which ones were permanent
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .gzip(true)
             .brotli(true)
@@ -225,20 +242,9 @@ impl Fetcher {
         let guard = Arc::new(Guard {
             trusted_host: trusted_host.map(str::to_string),
         });
-        let redirect_guard = Arc::clone(&guard);
-        let policy = reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-            }
-            let target = attempt.url().to_string();
-            match redirect_guard.check_url(attempt.url()) {
-                Ok(()) => attempt.follow(),
-                Err(reason) => attempt.error(format!("redirect to {target} refused: {reason}")),
-            }
-        });
         let client = reqwest::Client::builder()
             .user_agent(user_agent)
-            .redirect(policy)
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
             .dns_resolver(Arc::clone(&guard))
             .gzip(true)
@@ -286,35 +292,75 @@ impl Fetcher {
         validators: Validators<'_>,
     ) -> Result<Fetched, FetchError> {
         let name = url.to_string();
-        if let Some(guard) = &self.guard {
-            guard.check_url(url).map_err(|reason| FetchError::Refused {
-                url: name.clone(),
-                reason,
-            })?;
-        }
-        let mut request = self.client.get(url.clone());
-        if let Some(etag) = validators.etag {
-            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = validators.last_modified {
-            request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
-        }
-        let mut response = request
-            .header(
-                reqwest::header::ACCEPT,
-                "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
-            )
-            .send()
-            .await
-            .map_err(|e| classify(&name, e, limits.timeout))?;
+        let mut current = url.clone();
+        let mut moved_to = None;
+        let mut all_permanent = true;
+        let mut hops = 0;
+        let mut response = loop {
+            if let Some(guard) = &self.guard {
+                guard
+                    .check_url(&current)
+                    .map_err(|reason| FetchError::Refused {
+                        url: name.clone(),
+                        reason: if hops > 0 {
+                            format!("redirect to {current} refused: {reason}")
+                        } else {
+                            reason
+                        },
+                    })?;
+            }
+            let mut request = self.client.get(current.clone());
+            if let Some(etag) = validators.etag {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = validators.last_modified {
+                request = request.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+            }
+            let response = request
+                .header(
+                    reqwest::header::ACCEPT,
+                    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, */*;q=0.5",
+                )
+                .send()
+                .await
+                .map_err(|e| classify(&name, e, limits.timeout))?;
+            let status = response.status();
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            match (status.as_u16(), location) {
+                (301 | 302 | 303 | 307 | 308, Some(location)) => {
+                    hops += 1;
+                    if hops > MAX_REDIRECTS {
+                        return Err(FetchError::TooManyRedirects { url: name });
+                    }
+                    let next = current.join(location).map_err(|e| FetchError::Other {
+                        url: name.clone(),
+                        reason: format!("redirect to an invalid URL {location:?}: {e}"),
+                    })?;
+                    // RFC 9110 §15.4.2/§15.4.9: only 301 and 308 say "use the new URL from now on"
+                    all_permanent &= matches!(status.as_u16(), 301 | 308);
+                    moved_to = all_permanent.then(|| next.clone());
+                    current = next;
+                }
+                _ => break response,
+            }
+        };
         let status = response.status();
         let conditional = validators.etag.is_some() || validators.last_modified.is_some();
         let not_modified = conditional && status == reqwest::StatusCode::NOT_MODIFIED;
         if !status.is_success() && !not_modified {
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after(v, Utc::now()));
             return Err(FetchError::Status {
                 url: name,
                 status: status.as_u16(),
                 reason: status.canonical_reason().map(str::to_string),
+                retry_after,
             });
         }
         let header = |h: reqwest::header::HeaderName| {
@@ -328,6 +374,12 @@ impl Fetcher {
         let etag = header(reqwest::header::ETAG);
         let last_modified = header(reqwest::header::LAST_MODIFIED);
         let final_url = response.url().clone();
+        let fresh_for = freshness(
+            header(reqwest::header::CACHE_CONTROL).as_deref(),
+            header(reqwest::header::EXPIRES).as_deref(),
+            header(reqwest::header::DATE).as_deref(),
+            Utc::now(),
+        );
         let too_large = || FetchError::TooLarge {
             url: name.clone(),
             limit: limits.max_body,
@@ -342,6 +394,8 @@ impl Fetcher {
                 etag,
                 last_modified,
                 body: Vec::new(),
+                moved_to,
+                fresh_for,
             });
         }
         if response
@@ -368,8 +422,59 @@ impl Fetcher {
             etag,
             last_modified,
             body,
+            moved_to,
+            fresh_for,
         })
     }
+}
+
+fn http_date(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc2822(s.trim())
+        .ok()
+        .map(|d| d.with_timezone(&Utc))
+}
+
+/// `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = http_date(v)?;
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
+/// How long a response stays fresh: `Cache-Control: max-age` wins over `Expires`, which counts
+/// from the response's `Date` (RFC 9111 §4.2.1). `no-cache`/`no-store` mean no hint.
+pub fn freshness(
+    cache_control: Option<&str>,
+    expires: Option<&str>,
+    date: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<Duration> {
+    if let Some(cc) = cache_control {
+        let directives: Vec<String> = cc
+            .split(',')
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect();
+        if directives
+            .iter()
+            .any(|d| d == "no-cache" || d == "no-store")
+        {
+            return None;
+        }
+        if let Some(secs) = directives.iter().find_map(|d| {
+            d.strip_prefix("max-age=")?
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+        }) {
+            return Some(Duration::from_secs(secs));
+        }
+    }
+    let expires = http_date(expires?)?;
+    let base = date.and_then(http_date).unwrap_or(now);
+    (expires - base).to_std().ok()
 }
 
 fn classify(url: &str, e: reqwest::Error, timeout: Duration) -> FetchError {
@@ -438,6 +543,57 @@ mod tests {
         ];
         for (ip, public) in cases {
             assert_eq!(is_public(ip.parse().expect("ip")), public, "{ip}");
+        }
+    }
+
+    #[test]
+    fn retry_after_and_freshness() {
+        let now: DateTime<Utc> = "2016-05-04T07:00:00Z".parse().expect("date");
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Wed, 04 May 2016 07:10:00 GMT", now),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(
+            retry_after("Wed, 04 May 2016 06:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        let cases = [
+            (Some("public, max-age=3600"), None, None, Some(3600)),
+            (
+                Some("max-age=60"),
+                Some("Wed, 04 May 2016 09:00:00 GMT"),
+                None,
+                Some(60),
+            ),
+            (
+                Some("no-cache"),
+                Some("Wed, 04 May 2016 09:00:00 GMT"),
+                None,
+                None,
+            ),
+            (
+                None,
+                Some("Wed, 04 May 2016 09:00:00 GMT"),
+                Some("Wed, 04 May 2016 08:00:00 GMT"),
+                Some(3600),
+            ),
+            (
+                None,
+                Some("Wed, 04 May 2016 09:00:00 GMT"),
+                None,
+                Some(7200),
+            ),
+            (None, Some("0"), None, None),
+            (None, None, None, None),
+        ];
+        for (cc, exp, date, want) in cases {
+            assert_eq!(
+                freshness(cc, exp, date, now),
+                want.map(Duration::from_secs),
+                "{cc:?} {exp:?}"
+            );
         }
     }
 
