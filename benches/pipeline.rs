@@ -93,7 +93,14 @@ fn bench(c: &mut Criterion) {
             },
             |cands| {
                 archive
-                    .ingest("s", &cands, &PollState::default(), now, &|_| Vec::new())
+                    .ingest(
+                        "s",
+                        &cands,
+                        &PollState::default(),
+                        now,
+                        &|_| Vec::new(),
+                        &[],
+                    )
                     .expect("ingest")
             },
             criterion::BatchSize::SmallInput,
@@ -110,14 +117,19 @@ fn bench(c: &mut Criterion) {
     .expect("parses")
     .candidates;
     archive
-        .ingest("s", &same, &PollState::default(), now, &|_| Vec::new())
+        .ingest("s", &same, &PollState::default(), now, &|_| Vec::new(), &[])
         .expect("ingest");
     g.bench_function("re-ingest 50 unchanged", |b| {
         b.iter(|| {
             archive
-                .ingest("s", black_box(&same), &PollState::default(), now, &|_| {
-                    Vec::new()
-                })
+                .ingest(
+                    "s",
+                    black_box(&same),
+                    &PollState::default(),
+                    now,
+                    &|_| Vec::new(),
+                    &[],
+                )
                 .expect("ingest")
         })
     });
@@ -170,9 +182,14 @@ fn bench_topics(c: &mut Criterion) {
     )
     .expect("open");
     archive
-        .ingest("s", &cands, &PollState::default(), now, &|a| {
-            curator.topics_for(a)
-        })
+        .ingest(
+            "s",
+            &cands,
+            &PollState::default(),
+            now,
+            &|a| curator.topics_for(a),
+            &[],
+        )
         .expect("ingest");
     let articles = archive.topic_newest("t0", 50).expect("topic");
     assert_eq!(articles.len(), 50, "every bench article is an IP article");

@@ -21,7 +21,7 @@ use crate::config::{self, Config, ConfigError};
 use crate::curate::Curator;
 use crate::fetch::{Fetcher, Limits};
 use crate::model::Article;
-use crate::poll::{Document, ReadAs, Reading, poll_all, read_as as read_as_document};
+use crate::poll::{Document, Poller, ReadAs, Reading, read_as as read_as_document};
 use crate::publish::Format;
 
 /// gazette: polls news sites, archives clean deduplicated articles, republishes curated feeds.
@@ -275,14 +275,8 @@ fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let (archive, curator) = open_archive(&config)?;
-    let fetcher = Fetcher::new(&config.polling.user_agent)?;
-    let reports = runtime()?.block_on(poll_all(
-        &sources,
-        &fetcher,
-        &archive,
-        &curator,
-        config.polling.concurrency,
-    ));
+    let poller = Poller::new(&config, Arc::clone(&archive), curator)?;
+    let reports = runtime()?.block_on(poller.poll_all(&sources, config.polling.concurrency));
     archive.flush()?;
     let mut out = std::io::stdout().lock();
     let (mut ok, mut failed) = (0, 0);
@@ -509,7 +503,7 @@ fn explain(config: Config, article_id: &str, topic: Option<&str>) -> anyhow::Res
 
 fn run(config: Config) -> anyhow::Result<ExitCode> {
     let (archive, curator) = open_archive(&config)?;
-    let fetcher = Fetcher::new(&config.polling.user_agent)?;
+    let poller = Poller::new(&config, Arc::clone(&archive), curator)?;
     let rt = runtime()?;
     let mut config = config;
     let listener = match rt.block_on(crate::serve::bind(config.server.listen)) {
@@ -541,14 +535,7 @@ fn run(config: Config) -> anyhow::Result<ExitCode> {
         });
         let state = crate::serve::AppState::new(Arc::clone(&archive), Arc::clone(&config));
         let server = tokio::spawn(crate::serve::serve(listener, state, shutdown.clone()));
-        crate::schedule::run(
-            &config,
-            Arc::clone(&archive),
-            curator,
-            fetcher,
-            shutdown.clone(),
-        )
-        .await;
+        crate::schedule::run(&config, poller, shutdown.clone()).await;
         // The poll loop only ends on shutdown (or with no sources); keep serving until then.
         shutdown.cancelled().await;
         server.await

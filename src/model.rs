@@ -120,4 +120,32 @@ pub struct PollState {
     /// Consecutive polls answered `304 Not Modified`.
     #[serde(default)]
     pub not_modified: u32,
+    /// The feed's own polling hint (`<ttl>`, `sy:updatePeriod`), kept for 304 answers.
+    #[serde(default)]
+    pub ttl_secs: Option<u64>,
+    /// When the source is due again (persisted, so a restart does not re-poll everything).
+    #[serde(default)]
+    pub next_due: Option<DateTime<Utc>>,
+    /// The last failure may go away by itself (timeouts, 5xx, 429).
+    #[serde(default)]
+    pub last_error_transient: bool,
+    /// `410 Gone`: the source is not polled any more.
+    #[serde(default)]
+    pub gone: bool,
+    /// Where a permanent redirect (301/308) sent the configured URL; polled instead of it.
+    #[serde(default)]
+    pub moved_to: Option<String>,
+    /// The configured URL that moved (a changed config URL cancels the move).
+    #[serde(default)]
+    pub moved_from: Option<String>,
+}
+
+/// Something operators should hear about: a source started failing, recovered, moved or went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceEvent {
+    pub at: DateTime<Utc>,
+    pub source: String,
+    /// "failing", "recovered", "moved", "gone".
+    pub kind: String,
+    pub message: String,
 }

@@ -11,14 +11,17 @@ use futures_util::StreamExt;
 use url::Url;
 
 use crate::archive::{Archive, Counts};
+use crate::config::Config;
 use crate::config::{Source, SourceKind};
 use crate::curate::Curator;
 use crate::decode::{Decoded, decode};
 use crate::extract::{self, FoundLink, PageArticle};
-use crate::fetch::{Fetcher, Limits, Validators};
+use crate::fetch::{Fetcher, HostLimits, Limits, Validators};
 use crate::model::PollState;
+use crate::model::SourceEvent;
 use crate::normalize::{Candidate, Origin, normalize};
 use crate::parse::{ParsedFeed, parse_feed};
+use crate::schedule::{Hints, next_delay, with_jitter};
 
 /// The result of polling one source.
 #[derive(Debug, Clone)]
@@ -33,6 +36,12 @@ pub struct PollReport {
     pub elapsed: Duration,
     /// The server answered `304 Not Modified`: nothing was parsed or stored.
     pub not_modified: bool,
+    /// The source's URL redirects permanently here: update feeds.toml.
+    pub moved_to: Option<String>,
+    /// When the source is due again.
+    pub next_due: Option<DateTime<Utc>>,
+    /// The source is gone (410) and is not polled any more.
+    pub gone: bool,
     /// Article pages that could not be fetched or read (HTML sources, `full_text`); the rest of
     /// the poll went on without them.
     pub article_errors: Vec<String>,
@@ -189,210 +198,426 @@ pub fn read_as(
     }
 }
 
-/// Polls one source once and records the outcome in the archive.
-pub async fn poll_source(
-    source: &Source,
-    fetcher: &Fetcher,
-    archive: &Arc<Archive>,
-    curator: &Arc<Curator>,
-) -> PollReport {
-    let started = Instant::now();
-    let now = Utc::now();
-    let mut state = archive
-        .poll_state(&source.id)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    state.last_attempt = Some(now);
-    let mut report = PollReport {
-        source: source.id.clone(),
-        result: Err(String::new()),
-        transient: false,
-        bytes: 0,
-        entries: 0,
-        elapsed: Duration::ZERO,
-        article_errors: Vec::new(),
-        not_modified: false,
-    };
-    let outcome = poll_inner(
-        source,
-        fetcher,
-        archive,
-        curator,
-        &mut state,
-        &mut report,
-        now,
-    )
-    .await;
-    report.elapsed = started.elapsed();
-    match outcome {
-        Ok(counts) => {
-            report.result = Ok(counts);
-            tracing::info!(
-                source = %source.id, bytes = report.bytes, ms = report.elapsed.as_millis() as u64,
-                new = counts.new, duplicate = counts.duplicate, updated = counts.updated,
-                "polled"
-            );
-        }
-        Err(reason) => {
-            tracing::warn!(source = %source.id, ms = report.elapsed.as_millis() as u64, transient = report.transient, "poll failed: {reason}");
-            state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-            state.last_error = Some(reason.clone());
-            if let Err(e) = archive.record_poll(&source.id, &state) {
-                tracing::error!(source = %source.id, "cannot record poll failure: {e}");
-            }
-            report.result = Err(reason);
-        }
-    }
-    report
+/// Consecutive failures after which a transiently failing source counts as "failing" (and an
+/// event is published); a permanent error counts at once.
+pub const FAILING_AFTER: u32 = 3;
+
+/// Everything a poll needs besides the source; shared by `poll`, the daemon and the benches.
+#[derive(Clone)]
+pub struct Poller {
+    pub fetcher: Fetcher,
+    pub archive: Arc<Archive>,
+    pub curator: Arc<Curator>,
+    /// Per-host politeness shared by every source.
+    pub hosts: Arc<HostLimits>,
+    pub max_interval: Duration,
 }
 
-async fn poll_inner(
-    source: &Source,
-    fetcher: &Fetcher,
-    archive: &Arc<Archive>,
-    curator: &Arc<Curator>,
-    state: &mut PollState,
-    report: &mut PollReport,
-    now: DateTime<Utc>,
-) -> Result<Counts, String> {
-    let limits = Limits {
-        timeout: source.timeout,
-        max_body: source.max_body,
-    };
-    // Validators are sent back only to the URL that gave them.
-    let same_url = state.validators_url.as_deref() == Some(source.url.as_str());
-    let validators = Validators {
-        etag: state.etag.as_deref().filter(|_| same_url),
-        last_modified: state.last_modified.as_deref().filter(|_| same_url),
-    };
-    let fetched = match fetcher
-        .get_conditional(&source.url, limits, validators)
-        .await
-    {
-        Ok(f) => f,
-        Err(e) => {
-            report.transient = e.is_transient();
-            state.last_status = e.status();
-            return Err(e.to_string());
+impl Poller {
+    pub fn new(
+        config: &Config,
+        archive: Arc<Archive>,
+        curator: Arc<Curator>,
+    ) -> Result<Poller, crate::fetch::FetchError> {
+        Ok(Poller {
+            fetcher: Fetcher::new(&config.polling.user_agent)?,
+            archive,
+            curator,
+            hosts: Arc::new(HostLimits::new(
+                config.polling.per_host,
+                config.polling.host_delay,
+            )),
+            max_interval: config.polling.max_interval,
+        })
+    }
+
+    /// Polls `sources` with at most `concurrency` at once; reports come back in `sources` order.
+    pub async fn poll_all(&self, sources: &[Source], concurrency: usize) -> Vec<PollReport> {
+        let mut reports: Vec<(usize, PollReport)> =
+            futures_util::stream::iter(sources.iter().enumerate())
+                .map(|(i, s)| async move { (i, self.poll(s).await) })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+        reports.sort_by_key(|(i, _)| *i);
+        reports.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Polls one source once and records the outcome (articles, state, next due time, events)
+    /// in the archive.
+    pub async fn poll(&self, source: &Source) -> PollReport {
+        let started = Instant::now();
+        let now = Utc::now();
+        let mut state = self
+            .archive
+            .poll_state(&source.id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let mut report = PollReport {
+            source: source.id.clone(),
+            result: Err(String::new()),
+            transient: false,
+            bytes: 0,
+            entries: 0,
+            elapsed: Duration::ZERO,
+            article_errors: Vec::new(),
+            not_modified: false,
+            moved_to: None,
+            next_due: None,
+            gone: false,
+        };
+        if is_gone(&state, source) {
+            report.gone = true;
+            report.result = Err(format!(
+                "gone: {} answered 410 Gone; not polled any more (remove the source from feeds.toml, or give it a new url)",
+                source.url
+            ));
+            return report;
         }
-    };
-    state.last_status = Some(fetched.status);
-    report.bytes = fetched.body.len();
-    if fetched.is_not_modified() {
-        // RFC 9111 §4.3.4: a 304 refreshes the validators it carries; each one on its own.
-        if fetched.etag.is_some() {
-            state.etag = fetched.etag.clone();
+        state.last_attempt = Some(now);
+        let prev_failures = state.consecutive_failures;
+        let mut hints = Hints::default();
+        let outcome = self
+            .poll_inner(
+                source,
+                &mut state,
+                &mut report,
+                &mut hints,
+                prev_failures,
+                now,
+            )
+            .await;
+        report.elapsed = started.elapsed();
+        match outcome {
+            Ok(counts) => {
+                report.result = Ok(counts);
+                tracing::info!(
+                    source = %source.id, status = state.last_status.unwrap_or(0), bytes = report.bytes,
+                    ms = report.elapsed.as_millis() as u64, new = counts.new, duplicate = counts.duplicate,
+                    updated = counts.updated, next_due = ?state.next_due, "polled"
+                );
+            }
+            Err(reason) => {
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.last_error = Some(reason.clone());
+                state.last_error_transient = report.transient;
+                let mut events = Vec::new();
+                if state.last_status == Some(410) {
+                    state.gone = true;
+                    state.moved_from = state.moved_from.take().filter(|_| false);
+                    state.validators_url = Some(source.url.to_string());
+                    report.gone = true;
+                    tracing::error!(source = %source.id, "{} is gone (410); gazette stops polling it: remove it from feeds.toml", source.url);
+                    events.push(event(
+                        &source.id,
+                        "gone",
+                        format!(
+                            "{} answered 410 Gone; gazette stopped polling it",
+                            source.url
+                        ),
+                        now,
+                    ));
+                } else if state.consecutive_failures == FAILING_AFTER
+                    || (!report.transient && state.consecutive_failures == 1)
+                {
+                    events.push(event(&source.id, "failing", reason.clone(), now));
+                }
+                let delay = next_delay(
+                    source.interval,
+                    self.max_interval,
+                    state.consecutive_failures,
+                    &hints,
+                );
+                let due = now
+                    + chrono::Duration::from_std(with_jitter(delay, jitter(), hints.retry_after))
+                        .unwrap_or_default();
+                state.next_due = Some(due);
+                report.next_due = Some(due);
+                tracing::warn!(
+                    source = %source.id, status = state.last_status.unwrap_or(0), ms = report.elapsed.as_millis() as u64,
+                    transient = report.transient, failures = state.consecutive_failures, next_due = %due, "poll failed: {reason}"
+                );
+                if let Err(e) = self.archive.record_poll(&source.id, &state, &events) {
+                    tracing::error!(source = %source.id, "cannot record poll failure: {e}");
+                }
+                report.result = Err(reason);
+            }
         }
-        if fetched.last_modified.is_some() {
-            state.last_modified = fetched.last_modified.clone();
+        report
+    }
+
+    /// Marks the poll successful: counters, the next due time from `hints`, and the events a
+    /// recovery or a move deserve.
+    fn succeed(
+        &self,
+        source: &Source,
+        state: &mut PollState,
+        report: &mut PollReport,
+        hints: &Hints,
+        prev_failures: u32,
+        now: DateTime<Utc>,
+    ) -> Vec<SourceEvent> {
+        let mut events = Vec::new();
+        if prev_failures >= FAILING_AFTER || (prev_failures > 0 && !state.last_error_transient) {
+            events.push(event(
+                &source.id,
+                "recovered",
+                format!("polling works again after {prev_failures} failures"),
+                now,
+            ));
         }
-        state.not_modified = state.not_modified.saturating_add(1);
+        if let Some(to) = &report.moved_to {
+            if state.moved_to.as_deref() != Some(to.as_str()) {
+                events.push(event(
+                    &source.id,
+                    "moved",
+                    format!(
+                        "{} moved permanently to {to}; update feeds.toml",
+                        source.url
+                    ),
+                    now,
+                ));
+                tracing::warn!(source = %source.id, "source {} moved to {to}; update feeds.toml", source.id);
+            }
+            state.moved_to = Some(to.clone());
+            state.moved_from = Some(source.url.to_string());
+        }
         state.last_success = Some(now);
         state.consecutive_failures = 0;
         state.last_error = None;
-        state.last_new = 0;
-        state.last_duplicate = 0;
-        state.last_updated = 0;
-        report.not_modified = true;
-        archive
-            .record_poll(&source.id, state)
-            .map_err(|e| format!("storing {}: {e}", source.id))?;
-        return Ok(Counts::default());
+        state.last_error_transient = false;
+        state.gone = false;
+        let delay = next_delay(source.interval, self.max_interval, 0, hints);
+        let due = now
+            + chrono::Duration::from_std(with_jitter(delay, jitter(), hints.retry_after))
+                .unwrap_or_default();
+        state.next_due = Some(due);
+        report.next_due = Some(due);
+        events
     }
-    let (etag, last_modified) = (fetched.etag.clone(), fetched.last_modified.clone());
-    let page_url = fetched.url.clone();
-    let how = match source.kind {
-        SourceKind::Feed => Some(ReadAs::Feed),
-        SourceKind::Html => Some(ReadAs::List),
-        SourceKind::Auto => Some(ReadAs::FeedOrList),
-    };
-    let doc = blocking_read(
-        source,
-        fetched.body,
-        fetched.content_type,
-        page_url.clone(),
-        now,
-        how,
-    )
-    .await?;
-    let links =
-        Fetcher::for_links(&source.user_agent, source.url.host_str()).map_err(|e| e.to_string())?;
-    let mut candidates = match doc {
-        Document::Feed(reading) => {
-            with_full_text(source, reading, &links, archive, report, now).await
+
+    async fn poll_inner(
+        &self,
+        source: &Source,
+        state: &mut PollState,
+        report: &mut PollReport,
+        hints: &mut Hints,
+        prev_failures: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Counts, String> {
+        let limits = Limits {
+            timeout: source.timeout,
+            max_body: source.max_body,
+        };
+        // A permanent redirect is followed from then on, until the configured URL changes.
+        let url = match (&state.moved_to, &state.moved_from) {
+            (Some(to), Some(from)) if from == source.url.as_str() => {
+                Url::parse(to).unwrap_or_else(|_| source.url.clone())
+            }
+            _ => {
+                state.moved_to = None;
+                state.moved_from = None;
+                source.url.clone()
+            }
+        };
+        if state.moved_to.is_some() {
+            report.moved_to = state.moved_to.clone();
         }
-        Document::List { decoded, feeds, .. }
-            if source.kind == SourceKind::Auto && !feeds.is_empty() =>
-        {
-            // the page advertises a feed: poll that instead (RSS autodiscovery)
-            drop(decoded);
-            let feed_url =
-                Url::parse(&feeds[0]).map_err(|e| format!("advertised feed {}: {e}", feeds[0]))?;
-            let fetched = links
-                .get(&feed_url, limits)
+        // Validators are sent back only to the URL that gave them.
+        let same_url = state.validators_url.as_deref() == Some(url.as_str());
+        let validators = Validators {
+            etag: state.etag.as_deref().filter(|_| same_url),
+            last_modified: state.last_modified.as_deref().filter(|_| same_url),
+        };
+        let fetched = {
+            let _host = self.hosts.acquire(url.host_str().unwrap_or_default()).await;
+            self.fetcher.get_conditional(&url, limits, validators).await
+        };
+        let fetched = match fetched {
+            Ok(f) => f,
+            Err(e) => {
+                report.transient = e.is_transient();
+                state.last_status = e.status();
+                hints.retry_after = e.retry_after();
+                return Err(e.to_string());
+            }
+        };
+        state.last_status = Some(fetched.status);
+        report.bytes = fetched.body.len();
+        hints.fresh_for = fetched.fresh_for;
+        if let Some(to) = &fetched.moved_to {
+            report.moved_to = Some(to.to_string());
+        }
+        let url = fetched.moved_to.clone().unwrap_or(url);
+        if fetched.is_not_modified() {
+            // RFC 9111 §4.3.4: a 304 refreshes the validators it carries; each one on its own.
+            if fetched.etag.is_some() {
+                state.etag = fetched.etag.clone();
+            }
+            if fetched.last_modified.is_some() {
+                state.last_modified = fetched.last_modified.clone();
+            }
+            state.not_modified = state.not_modified.saturating_add(1);
+            state.last_new = 0;
+            state.last_duplicate = 0;
+            state.last_updated = 0;
+            report.not_modified = true;
+            // the stored copy's TTL still holds
+            hints.ttl = state.ttl_secs.map(Duration::from_secs);
+            let events = self.succeed(source, state, report, hints, prev_failures, now);
+            self.archive
+                .record_poll(&source.id, state, &events)
+                .map_err(|e| format!("storing {}: {e}", source.id))?;
+            return Ok(Counts::default());
+        }
+        let links = Fetcher::for_links(&source.user_agent, source.url.host_str())
+            .map_err(|e| e.to_string())?;
+        let (etag, last_modified) = (fetched.etag.clone(), fetched.last_modified.clone());
+        let page_url = fetched.url.clone();
+        let how = match source.kind {
+            SourceKind::Feed => Some(ReadAs::Feed),
+            SourceKind::Html => Some(ReadAs::List),
+            SourceKind::Auto => Some(ReadAs::FeedOrList),
+        };
+        let doc = blocking_read(
+            source,
+            fetched.body,
+            fetched.content_type,
+            page_url.clone(),
+            now,
+            how,
+        )
+        .await?;
+        let ttl = match &doc {
+            Document::Feed(r) => r.feed.meta.ttl,
+            _ => None,
+        };
+        let mut candidates = match doc {
+            Document::Feed(reading) => {
+                with_full_text(
+                    source,
+                    reading,
+                    &links,
+                    &self.hosts,
+                    &self.archive,
+                    report,
+                    now,
+                )
                 .await
-                .map_err(|e| format!("advertised feed: {e}"))?;
-            report.bytes += fetched.body.len();
-            match blocking_read(
-                source,
-                fetched.body,
-                fetched.content_type,
-                fetched.url,
-                now,
-                Some(ReadAs::Feed),
-            )
-            .await?
+            }
+            Document::List { decoded, feeds, .. }
+                if source.kind == SourceKind::Auto && !feeds.is_empty() =>
             {
-                Document::Feed(reading) => {
-                    with_full_text(source, reading, &links, archive, report, now).await
+                // the page advertises a feed: poll that instead (RSS autodiscovery)
+                drop(decoded);
+                let feed_url = Url::parse(&feeds[0])
+                    .map_err(|e| format!("advertised feed {}: {e}", feeds[0]))?;
+                let fetched = links
+                    .get(&feed_url, limits)
+                    .await
+                    .map_err(|e| format!("advertised feed: {e}"))?;
+                report.bytes += fetched.body.len();
+                match blocking_read(
+                    source,
+                    fetched.body,
+                    fetched.content_type,
+                    fetched.url,
+                    now,
+                    Some(ReadAs::Feed),
+                )
+                .await?
+                {
+                    Document::Feed(reading) => {
+                        with_full_text(
+                            source,
+                            reading,
+                            &links,
+                            &self.hosts,
+                            &self.archive,
+                            report,
+                            now,
+                        )
+                        .await
+                    }
+                    _ => Vec::new(),
                 }
-                _ => Vec::new(),
             }
-        }
-        Document::List { decoded, .. } => {
-            let found = extract::links(
-                &decoded.text,
-                &page_url,
-                source.links.as_deref(),
-                source.follow.as_ref(),
+            Document::List { decoded, .. } => {
+                let found = extract::links(
+                    &decoded.text,
+                    &page_url,
+                    source.links.as_deref(),
+                    source.follow.as_ref(),
+                )
+                .map_err(|e| format!("source {}: {e}", source.id))?;
+                if found.is_empty() {
+                    return Err(format!(
+                        "reading {page_url}: an HTML page with no feed and no article links found (set `links` to a CSS selector for them, or `follow` to their URL pattern)"
+                    ));
+                }
+                list_articles(
+                    source,
+                    found,
+                    &links,
+                    &self.hosts,
+                    &self.archive,
+                    report,
+                    now,
+                )
+                .await
+            }
+            Document::Article { candidate, .. } => candidate.into_iter().collect(),
+        };
+        candidates.retain(|c| !c.title.is_empty());
+        report.entries = candidates.len();
+        // A 200 replaces both validators: one it does not carry no longer applies.
+        state.etag = etag;
+        state.last_modified = last_modified;
+        state.validators_url = Some(url.to_string());
+        state.not_modified = 0;
+        state.ttl_secs = ttl.map(|d| d.as_secs());
+        hints.ttl = ttl;
+        let events = self.succeed(source, state, report, hints, prev_failures, now);
+        let archive = Arc::clone(&self.archive);
+        let id = source.id.clone();
+        let final_state = state.clone();
+        let curator = Arc::clone(&self.curator);
+        let (counts, _) = tokio::task::spawn_blocking(move || {
+            archive.ingest(
+                &id,
+                &candidates,
+                &final_state,
+                now,
+                &|a| curator.topics_for(a),
+                &events,
             )
-            .map_err(|e| format!("source {}: {e}", source.id))?;
-            if found.is_empty() {
-                return Err(format!(
-                    "reading {page_url}: an HTML page with no feed and no article links found (set `links` to a CSS selector for them, or `follow` to their URL pattern)"
-                ));
-            }
-            list_articles(source, found, &links, archive, report, now).await
-        }
-        Document::Article { candidate, .. } => candidate.into_iter().collect(),
-    };
-    candidates.retain(|c| !c.title.is_empty());
-    report.entries = candidates.len();
-    // A 200 replaces both validators: one it does not carry no longer applies.
-    state.etag = etag;
-    state.last_modified = last_modified;
-    state.validators_url = Some(source.url.to_string());
-    state.not_modified = 0;
-    state.last_success = Some(now);
-    state.consecutive_failures = 0;
-    state.last_error = None;
-    let archive = Arc::clone(archive);
-    let id = source.id.clone();
-    let final_state = state.clone();
-    let curator = Arc::clone(curator);
-    let (counts, _) = tokio::task::spawn_blocking(move || {
-        archive.ingest(&id, &candidates, &final_state, now, &|a| {
-            curator.topics_for(a)
         })
-    })
-    .await
-    .map_err(|e| format!("storing {}: internal error: {e}", source.id))?
-    .map_err(|e| format!("storing {}: {e}", source.id))?;
-    state.last_new = counts.new;
-    state.last_duplicate = counts.duplicate;
-    state.last_updated = counts.updated;
-    Ok(counts)
+        .await
+        .map_err(|e| format!("storing {}: internal error: {e}", source.id))?
+        .map_err(|e| format!("storing {}: {e}", source.id))?;
+        state.last_new = counts.new;
+        state.last_duplicate = counts.duplicate;
+        state.last_updated = counts.updated;
+        Ok(counts)
+    }
+}
+
+fn is_gone(state: &PollState, source: &Source) -> bool {
+    state.gone && state.validators_url.as_deref() == Some(source.url.as_str())
+}
+
+fn event(source: &str, kind: &str, message: String, at: DateTime<Utc>) -> SourceEvent {
+    SourceEvent {
+        at,
+        source: source.to_string(),
+        kind: kind.to_string(),
+        message,
+    }
+}
+
+fn jitter() -> f64 {
+    rand::Rng::random_range(&mut rand::rng(), -1.0..=1.0)
 }
 
 /// Decodes and reads a fetched document off the async threads.
@@ -430,6 +655,7 @@ const ARTICLE_CONCURRENCY: usize = 2;
 async fn fetch_article(
     source: &Source,
     links: &Fetcher,
+    hosts: &HostLimits,
     url: &Url,
     now: DateTime<Utc>,
 ) -> Result<PageArticle, String> {
@@ -437,7 +663,10 @@ async fn fetch_article(
         timeout: source.timeout,
         max_body: source.max_body,
     };
-    let fetched = links.get(url, limits).await.map_err(|e| e.to_string())?;
+    let fetched = {
+        let _host = hosts.acquire(url.host_str().unwrap_or_default()).await;
+        links.get(url, limits).await.map_err(|e| e.to_string())?
+    };
     let final_url = fetched.url.clone();
     match blocking_read(
         source,
@@ -459,6 +688,7 @@ async fn list_articles(
     source: &Source,
     found: Vec<FoundLink>,
     links: &Fetcher,
+    hosts: &HostLimits,
     archive: &Arc<Archive>,
     report: &mut PollReport,
     now: DateTime<Utc>,
@@ -475,7 +705,7 @@ async fn list_articles(
     let results: Vec<(FoundLink, Result<PageArticle, String>)> = futures_util::stream::iter(fresh)
         .map(|link| async move {
             let result = match Url::parse(&link.url) {
-                Ok(u) => fetch_article(source, links, &u, now).await,
+                Ok(u) => fetch_article(source, links, hosts, &u, now).await,
                 Err(e) => Err(format!("{}: {e}", link.url)),
             };
             (link, result)
@@ -518,6 +748,7 @@ async fn with_full_text(
     source: &Source,
     mut reading: Reading,
     links: &Fetcher,
+    hosts: &HostLimits,
     archive: &Arc<Archive>,
     report: &mut PollReport,
     now: DateTime<Utc>,
@@ -543,7 +774,7 @@ async fn with_full_text(
         .filter_map(|(i, e)| Some((i, Url::parse(e.link.as_deref()?).ok()?)))
         .collect();
     let pages: Vec<(usize, Result<PageArticle, String>)> = futures_util::stream::iter(wanted)
-        .map(|(i, url)| async move { (i, fetch_article(source, links, &url, now).await) })
+        .map(|(i, url)| async move { (i, fetch_article(source, links, hosts, &url, now).await) })
         .buffered(ARTICLE_CONCURRENCY)
         .collect()
         .await;
@@ -572,22 +803,4 @@ async fn with_full_text(
         .iter()
         .filter_map(|e| normalize(e, origin, now))
         .collect()
-}
-
-/// Polls `sources` with at most `concurrency` at once; reports come back in `sources` order.
-pub async fn poll_all(
-    sources: &[Source],
-    fetcher: &Fetcher,
-    archive: &Arc<Archive>,
-    curator: &Arc<Curator>,
-    concurrency: usize,
-) -> Vec<PollReport> {
-    let mut reports: Vec<(usize, PollReport)> =
-        futures_util::stream::iter(sources.iter().enumerate())
-            .map(|(i, s)| async move { (i, poll_source(s, fetcher, archive, curator).await) })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-    reports.sort_by_key(|(i, _)| *i);
-    reports.into_iter().map(|(_, r)| r).collect()
 }

@@ -10,20 +10,60 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::archive::Archive;
 use crate::config::Config;
-use crate::curate::Curator;
-use crate::fetch::Fetcher;
-use crate::poll::poll_source;
+use crate::poll::Poller;
 
 /// How long an in-flight poll may keep running after shutdown was asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
-/// The delay before a source's next poll: its interval, spread by `jitter` (a fraction in
-/// [-1, 1]) times 10% so sources on one host do not fire in lockstep.
-pub fn next_delay(interval: Duration, jitter: f64) -> Duration {
-    let j = jitter.clamp(-1.0, 1.0) * 0.1;
-    interval.mul_f64(1.0 + j)
+/// The longest `Retry-After` gazette honours; beyond this it is a misconfiguration.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What one poll tells the scheduler about when to come back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hints {
+    /// The feed's `<ttl>` / `sy:updatePeriod`.
+    pub ttl: Option<Duration>,
+    /// `Cache-Control: max-age` / `Expires`.
+    pub fresh_for: Option<Duration>,
+    /// `Retry-After` on a 429 or 503.
+    pub retry_after: Option<Duration>,
+}
+
+/// The delay before a source's next poll, before jitter.
+///
+/// After a success: the longest of the interval, the feed's TTL, the response's freshness and
+/// any `Retry-After`, capped at `max_interval`. After `failures` consecutive failures: the
+/// interval doubled per failure (exponential backoff), capped at `max_interval` — never
+/// "give up": a source that recovers is picked up again by itself. A `Retry-After` is always
+/// honoured (up to [`MAX_RETRY_AFTER`]), even beyond the cap.
+pub fn next_delay(
+    interval: Duration,
+    max_interval: Duration,
+    failures: u32,
+    hints: &Hints,
+) -> Duration {
+    let base = if failures == 0 {
+        [Some(interval), hints.ttl, hints.fresh_for]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(interval)
+    } else {
+        interval.saturating_mul(1u32 << failures.saturating_sub(1).min(20))
+    };
+    let capped = base.min(max_interval.max(interval));
+    match hints.retry_after {
+        Some(r) => capped.max(r.min(MAX_RETRY_AFTER)),
+        None => capped,
+    }
+}
+
+/// Spreads a delay by `jitter` (a fraction in [-1, 1]) times 10% so sources never fire in
+/// lockstep; never below `floor` (a `Retry-After` is a promise).
+pub fn with_jitter(delay: Duration, jitter: f64, floor: Option<Duration>) -> Duration {
+    let spread = delay.mul_f64(1.0 + jitter.clamp(-1.0, 1.0) * 0.1);
+    floor.map_or(spread, |f| spread.max(f))
 }
 
 /// The delay before a source's first poll after start: spread over the first minute (or the
@@ -34,24 +74,27 @@ pub fn first_delay(interval: Duration, fraction: f64) -> Duration {
         .mul_f64(fraction.clamp(0.0, 1.0))
 }
 
-/// Polls every enabled source on its interval until `shutdown` is cancelled.
-pub async fn run(
-    config: &Config,
-    archive: Arc<Archive>,
-    curator: Arc<Curator>,
-    fetcher: Fetcher,
-    shutdown: CancellationToken,
-) {
+/// Polls every enabled source when it is due until `shutdown` is cancelled. Due times are
+/// kept in the archive: after a restart a source is polled when it was due, and sources that
+/// became due while gazette was down are spread over the first minute instead of firing at once.
+pub async fn run(config: &Config, poller: Poller, shutdown: CancellationToken) {
     let permits = Arc::new(Semaphore::new(config.polling.concurrency));
     let tracker = TaskTracker::new();
     for source in config.sources.iter().filter(|s| s.enabled).cloned() {
-        let archive = Arc::clone(&archive);
-        let curator = Arc::clone(&curator);
-        let fetcher = fetcher.clone();
+        let poller = poller.clone();
         let permits = Arc::clone(&permits);
         let shutdown = shutdown.clone();
         tracker.spawn(async move {
-            let mut delay = first_delay(source.interval, rand::rng().random::<f64>());
+            let state = poller.archive.poll_state(&source.id).ok().flatten().unwrap_or_default();
+            if state.gone && state.validators_url.as_deref() == Some(source.url.as_str()) {
+                tracing::error!(source = %source.id, "source {} is gone (410); not polled: remove it from feeds.toml", source.id);
+                return;
+            }
+            let now = chrono::Utc::now();
+            let mut delay = match state.next_due {
+                Some(due) if due > now => (due - now).to_std().unwrap_or_default(),
+                _ => first_delay(source.interval, rand::rng().random::<f64>()),
+            };
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
@@ -61,18 +104,25 @@ pub async fn run(
                     _ = shutdown.cancelled() => break,
                     p = permits.acquire() => match p { Ok(p) => p, Err(_) => break },
                 };
-                let poll = poll_source(&source, &fetcher, &archive, &curator);
+                let poll = poller.poll(&source);
                 tokio::pin!(poll);
-                tokio::select! {
-                    _ = &mut poll => {}
+                let report = tokio::select! {
+                    r = &mut poll => r,
                     _ = shutdown.cancelled() => {
                         if tokio::time::timeout(SHUTDOWN_GRACE, &mut poll).await.is_err() {
                             tracing::warn!(source = %source.id, "poll still running at shutdown; abandoned (nothing half-written: writes are transactional)");
                         }
                         break;
                     }
+                };
+                if report.gone {
+                    break;
                 }
-                delay = next_delay(source.interval, rand::rng().random_range(-1.0..=1.0));
+                let now = chrono::Utc::now();
+                delay = report
+                    .next_due
+                    .and_then(|due| (due - now).to_std().ok())
+                    .unwrap_or(source.interval);
                 tracing::debug!(source = %source.id, next_in_s = delay.as_secs(), "scheduled");
             }
         });
@@ -84,9 +134,45 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::Archive;
 
     #[test]
-    fn delays_stay_within_ten_percent() {
+    fn next_poll_policy() {
+        let m = |x: u64| Duration::from_secs(x * 60);
+        let h = |ttl: Option<u64>, fresh: Option<u64>, retry: Option<u64>| Hints {
+            ttl: ttl.map(m),
+            fresh_for: fresh.map(m),
+            retry_after: retry.map(m),
+        };
+        let day = m(24 * 60);
+        // (interval, failures, hints, expected), in minutes
+        let cases = [
+            (30, 0, h(None, None, None), 30),
+            (30, 0, h(Some(120), None, None), 120),
+            (30, 0, h(None, Some(60), None), 60),
+            (30, 0, h(Some(5), Some(10), None), 30),
+            (30, 0, h(Some(3 * 24 * 60), None, None), 24 * 60),
+            (30, 1, h(None, None, None), 30),
+            (30, 2, h(None, None, None), 60),
+            (30, 3, h(None, None, None), 120),
+            (30, 10, h(None, None, None), 24 * 60),
+            (30, 1000, h(None, None, None), 24 * 60),
+            (30, 1, h(None, None, Some(2)), 30),
+            (30, 1, h(None, None, Some(90)), 90),
+            (30, 1, h(None, None, Some(2 * 24 * 60)), 2 * 24 * 60),
+            (30, 1, h(None, None, Some(30 * 24 * 60)), 7 * 24 * 60),
+        ];
+        for (interval, failures, hints, want) in cases {
+            assert_eq!(
+                next_delay(m(interval), day, failures, &hints),
+                m(want),
+                "{interval} {failures} {hints:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn jitter_stays_within_ten_percent_and_above_the_floor() {
         let hour = Duration::from_secs(3600);
         let cases = [
             (0.0, 3600.0),
@@ -97,10 +183,11 @@ mod tests {
         ];
         for (jitter, secs) in cases {
             assert!(
-                (next_delay(hour, jitter).as_secs_f64() - secs).abs() < 1e-6,
+                (with_jitter(hour, jitter, None).as_secs_f64() - secs).abs() < 1e-6,
                 "{jitter}"
             );
         }
+        assert_eq!(with_jitter(hour, -1.0, Some(hour)), hour);
         assert_eq!(first_delay(hour, 0.5), Duration::from_secs(30));
         assert_eq!(
             first_delay(Duration::from_secs(10), 1.0),
@@ -119,14 +206,8 @@ mod tests {
         );
         let token = CancellationToken::new();
         token.cancel();
-        let curator = Arc::new(Curator::new(&config));
-        run(
-            &config,
-            archive,
-            curator,
-            Fetcher::new("test").expect("client"),
-            token,
-        )
-        .await;
+        let curator = Arc::new(crate::curate::Curator::new(&config));
+        let poller = Poller::new(&config, archive, curator).expect("poller");
+        run(&config, poller, token).await;
     }
 }

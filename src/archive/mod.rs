@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use crate::model::{Article, PollState};
+use crate::model::{Article, PollState, SourceEvent};
 use crate::normalize::Candidate;
 use merge::Relation;
 
@@ -101,6 +101,8 @@ pub struct Archive {
     identity: sled::Tree,
     sources: sled::Tree,
     topics: sled::Tree,
+    /// Source health events, keyed by time: the operators' `/status.rss`.
+    events: sled::Tree,
     meta: sled::Tree,
     /// Bumped for a topic whenever an article in it (before or after) is written, so cached
     /// renderings know when they are stale.
@@ -126,6 +128,7 @@ enum Tree {
     Identity,
     Sources,
     Topics,
+    Events,
 }
 
 impl Archive {
@@ -177,6 +180,7 @@ impl Archive {
             identity: db.open_tree("identity")?,
             sources: db.open_tree("sources")?,
             topics: db.open_tree("topics")?,
+            events: db.open_tree("events")?,
             meta,
             generations: Mutex::new(HashMap::new()),
             db,
@@ -200,6 +204,7 @@ impl Archive {
         state: &PollState,
         now: DateTime<Utc>,
         curate: Curate<'_>,
+        events: &[SourceEvent],
     ) -> Result<(Counts, Vec<Outcome>), ArchiveError> {
         let _guard = self
             .write_lock
@@ -237,6 +242,7 @@ impl Archive {
         state.last_new = counts.new;
         state.last_duplicate = counts.duplicate;
         state.last_updated = counts.updated;
+        event_ops(events, &mut ops)?;
         ops.push(Op::Put(
             Tree::Sources,
             source.as_bytes().to_vec(),
@@ -359,12 +365,24 @@ impl Archive {
     }
 
     /// Records a poll that stored nothing (a failure, or a 304) in its own small transaction.
-    pub fn record_poll(&self, source: &str, state: &PollState) -> Result<(), ArchiveError> {
+    pub fn record_poll(
+        &self,
+        source: &str,
+        state: &PollState,
+        events: &[SourceEvent],
+    ) -> Result<(), ArchiveError> {
         let _guard = self
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.sources.insert(source.as_bytes(), encode(state)?)?;
+        let mut ops = Vec::new();
+        event_ops(events, &mut ops)?;
+        ops.push(Op::Put(
+            Tree::Sources,
+            source.as_bytes().to_vec(),
+            encode(state)?,
+        ));
+        self.apply(&ops)?;
         self.db.flush()?;
         Ok(())
     }
@@ -471,9 +489,10 @@ impl Archive {
             &self.identity,
             &self.sources,
             &self.topics,
+            &self.events,
         );
         let result = trees.transaction(
-            |(articles, by_time, by_source, dedup, identity, sources, topics)| {
+            |(articles, by_time, by_source, dedup, identity, sources, topics, events)| {
                 for op in ops {
                     let (tree, key) = match op {
                         Op::Put(t, k, _) | Op::Del(t, k) => (t, k),
@@ -486,6 +505,7 @@ impl Archive {
                         Tree::Identity => identity,
                         Tree::Sources => sources,
                         Tree::Topics => topics,
+                        Tree::Events => events,
                     };
                     match op {
                         Op::Put(_, _, v) => {
@@ -541,6 +561,34 @@ impl Archive {
         Ok(self
             .identity
             .contains_key(keys::identity(source, identity))?)
+    }
+
+    /// The newest `limit` source events, newest first.
+    pub fn events(&self, limit: usize) -> Result<Vec<SourceEvent>, ArchiveError> {
+        let mut out = Vec::new();
+        for item in self.events.iter().rev().take(limit) {
+            let (k, v) = item?;
+            out.push(decode(&String::from_utf8_lossy(&k[8..]), &v)?);
+        }
+        Ok(out)
+    }
+
+    /// How many articles a source has in the archive, and how many of them were published
+    /// since `since`.
+    pub fn source_counts(
+        &self,
+        source: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(usize, usize), ArchiveError> {
+        let prefix = keys::source_prefix(source);
+        let total = self.by_source.scan_prefix(&prefix).count();
+        let from = keys::by_source(source, since, "");
+        let mut end = prefix.clone();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        let recent = self.by_source.range(from..end).count();
+        Ok((total, recent))
     }
 
     /// How many articles are archived.
@@ -627,6 +675,20 @@ fn index_ops(before: Option<&Article>, after: &Article, ops: &mut Vec<Op>) {
             Vec::new(),
         ));
     }
+}
+
+fn event_ops(events: &[SourceEvent], ops: &mut Vec<Op>) -> Result<(), ArchiveError> {
+    for e in events {
+        let key = [
+            &keys::ts(e.at)[..],
+            e.source.as_bytes(),
+            b"/",
+            e.kind.as_bytes(),
+        ]
+        .concat();
+        ops.push(Op::Put(Tree::Events, key, encode(e)?));
+    }
+    Ok(())
 }
 
 fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ArchiveError> {

@@ -44,6 +44,9 @@ pub struct FilePolling {
     pub max_body: Option<Spanned<String>>,
     pub user_agent: Option<Spanned<String>>,
     pub concurrency: Option<Spanned<i64>>,
+    pub per_host: Option<Spanned<i64>>,
+    pub host_delay: Option<Spanned<String>>,
+    pub max_interval: Option<Spanned<String>>,
 }
 
 /// One `[[source]]`.
@@ -102,6 +105,9 @@ pub const POLLING_KEYS: &[&str] = &[
     "max_body",
     "user_agent",
     "concurrency",
+    "per_host",
+    "host_delay",
+    "max_interval",
 ];
 pub const SOURCE_KEYS: &[&str] = &[
     "id",

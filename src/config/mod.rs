@@ -64,6 +64,13 @@ pub struct PollingConfig {
     pub user_agent: String,
     /// How many sources are fetched at once.
     pub concurrency: usize,
+    /// How many requests one host gets at once.
+    pub per_host: usize,
+    /// Minimum time between the starts of two requests to one host.
+    pub host_delay: Duration,
+    /// The longest gap between two polls of a source, whatever the feed or server asks for
+    /// and however long a failing source backs off.
+    pub max_interval: Duration,
 }
 
 /// How a source's documents are read.
@@ -385,6 +392,9 @@ impl Validator<'_> {
                 env!("CARGO_PKG_VERSION")
             ),
             concurrency: 16,
+            per_host: 2,
+            host_delay: Duration::from_millis(500),
+            max_interval: Duration::from_secs(24 * 3600),
         };
         if let Some(p) = &raw.polling {
             let ctx = "[polling]";
@@ -411,6 +421,23 @@ impl Validator<'_> {
                     Ok(n) if (1..=1024).contains(&n) => polling.concurrency = n,
                     _ => self.push(x, ctx, "concurrency", "must be between 1 and 1024"),
                 }
+            }
+            if let Some(x) = &p.per_host {
+                match usize::try_from(*x.get_ref()) {
+                    Ok(n) if (1..=64).contains(&n) => polling.per_host = n,
+                    _ => self.push(x, ctx, "per_host", "must be between 1 and 64"),
+                }
+            }
+            if let Some(x) = &p.host_delay {
+                match units::parse_duration(x.get_ref()) {
+                    Ok(d) => polling.host_delay = d,
+                    Err(e) => self.push(x, ctx, "host_delay", e),
+                }
+            }
+            if let Some(x) = &p.max_interval {
+                polling.max_interval = self
+                    .duration(x, ctx, "max_interval")
+                    .unwrap_or(polling.max_interval);
             }
         }
 

@@ -3,6 +3,10 @@
 //! cap on the *decoded* body (a gzip bomb stops at the cap). Returns raw bytes: decoding is the
 //! decode stage's job, never `text()`.
 
+mod host;
+
+pub use host::{HostLimits, HostPermit};
+
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;

@@ -37,6 +37,10 @@ pub struct FeedMeta {
     pub author: Option<String>,
     /// "RSS 2.0", "Atom", "JSON Feed", …
     pub format: &'static str,
+    /// How often the publisher says to poll: RSS `<ttl>` (minutes), else `sy:updatePeriod` /
+    /// `sy:updateFrequency` (RSS 1.0 Syndication module).
+    #[serde(skip)]
+    pub ttl: Option<std::time::Duration>,
 }
 
 /// One item as the source published it: HTML still raw, links still as written.
@@ -98,7 +102,50 @@ pub fn parse_feed(text: &str, url: Option<&Url>, tz: Tz) -> Result<ParsedFeed, P
             parse_guarded(&repaired, url, tz).map_err(|_| first_err)?
         }
     };
-    Ok(convert(feed, repairs))
+    let mut parsed = convert(feed, repairs);
+    if parsed.meta.ttl.is_none() {
+        parsed.meta.ttl = update_period(text);
+    }
+    Ok(parsed)
+}
+
+/// `<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>` → 30 min.
+fn update_period(text: &str) -> Option<std::time::Duration> {
+    use std::sync::OnceLock;
+    static PERIOD: OnceLock<regex::Regex> = OnceLock::new();
+    static FREQUENCY: OnceLock<regex::Regex> = OnceLock::new();
+    let period = PERIOD.get_or_init(|| {
+        regex::Regex::new(r"<\w+:updatePeriod>\s*(\w+)\s*<").unwrap_or_else(|e| unreachable!("{e}"))
+    });
+    let frequency = FREQUENCY.get_or_init(|| {
+        regex::Regex::new(r"<\w+:updateFrequency>\s*(\d+)\s*<")
+            .unwrap_or_else(|e| unreachable!("{e}"))
+    });
+    let mut end = text.len().min(64 * 1024);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    let secs: u64 = match period
+        .captures(head)?
+        .get(1)?
+        .as_str()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "hourly" => 3600,
+        "daily" => 86_400,
+        "weekly" => 604_800,
+        "monthly" => 2_592_000,
+        "yearly" => 31_536_000,
+        _ => return None,
+    };
+    let times: u64 = frequency
+        .captures(head)
+        .and_then(|c| c.get(1)?.as_str().parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    Some(std::time::Duration::from_secs(secs / times))
 }
 
 fn parse_guarded(text: &str, url: Option<&Url>, tz: Tz) -> Result<model::Feed, ParseError> {
@@ -191,6 +238,10 @@ fn convert(feed: model::Feed, repairs: Vec<&'static str>) -> ParsedFeed {
         updated: feed.updated,
         author: feed_author,
         format,
+        ttl: feed
+            .ttl
+            .filter(|m| *m > 0)
+            .map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
     };
     let entries = feed
         .entries
@@ -387,6 +438,35 @@ mod tests {
                 .as_deref()
                 .map(crate::normalize::title_text);
             assert_eq!(title.as_deref(), Some(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn publishers_polling_hints() {
+        let cases = [
+            (
+                "<rss version=\"2.0\"><channel><title>t</title><ttl>120</ttl></channel></rss>",
+                Some(7200),
+            ),
+            (
+                "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://purl.org/rss/1.0/\" xmlns:sy=\"http://purl.org/rss/1.0/modules/syndication/\"><channel rdf:about=\"x\"><title>t</title><link>x</link><sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency></channel></rdf:RDF>",
+                Some(1800),
+            ),
+            (
+                "<rss version=\"2.0\"><channel><title>t</title><sy:updatePeriod>daily</sy:updatePeriod></channel></rss>",
+                Some(86_400),
+            ),
+            (
+                "<rss version=\"2.0\"><channel><title>t</title></channel></rss>",
+                None,
+            ),
+        ];
+        for (doc, secs) in cases {
+            assert_eq!(
+                parse(doc).expect("parses").meta.ttl,
+                secs.map(std::time::Duration::from_secs),
+                "{doc}"
+            );
         }
     }
 

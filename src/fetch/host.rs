@@ -1,0 +1,116 @@
+//! Per-host politeness: at most `per_host` requests in flight to one host, and at least
+//! `delay` between the starts of two requests to it, whichever sources they belong to — so 300
+//! sources on one site never hit it at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// The politeness state of every host gazette talks to.
+pub struct HostLimits {
+    per_host: usize,
+    delay: Duration,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+}
+
+/// One host: its concurrency permits and when the next request may start.
+struct Host {
+    permits: Arc<Semaphore>,
+    next_start: tokio::sync::Mutex<Instant>,
+}
+
+/// Held while a request to a host is in flight.
+pub struct HostPermit {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl HostLimits {
+    pub fn new(per_host: usize, delay: Duration) -> HostLimits {
+        HostLimits {
+            per_host: per_host.max(1),
+            delay,
+            hosts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits for a free slot on `host` and for the minimum delay since the last request to it.
+    pub async fn acquire(&self, host: &str) -> HostPermit {
+        let entry = {
+            let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(hosts.entry(host.to_ascii_lowercase()).or_insert_with(|| {
+                Arc::new(Host {
+                    permits: Arc::new(Semaphore::new(self.per_host)),
+                    next_start: tokio::sync::Mutex::new(Instant::now()),
+                })
+            }))
+        };
+        let permit = match Arc::clone(&entry.permits).acquire_owned().await {
+            Ok(p) => p,
+            // the semaphore is never closed; if it were, go on unthrottled rather than hang
+            Err(_) => return self.fallback(),
+        };
+        let mut next = entry.next_start.lock().await;
+        let now = Instant::now();
+        if *next > now {
+            tokio::time::sleep_until(*next).await;
+        }
+        *next = Instant::now() + self.delay;
+        HostPermit { _permit: permit }
+    }
+
+    fn fallback(&self) -> HostPermit {
+        let s = Arc::new(Semaphore::new(1));
+        match s.try_acquire_owned() {
+            Ok(p) => HostPermit { _permit: p },
+            Err(_) => unreachable!("a fresh semaphore has a permit"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_than_per_host_in_flight_and_spaced_by_delay() {
+        let limits = Arc::new(HostLimits::new(2, Duration::from_millis(100)));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..10 {
+            let (limits, in_flight, peak, starts) = (
+                Arc::clone(&limits),
+                Arc::clone(&in_flight),
+                Arc::clone(&peak),
+                Arc::clone(&starts),
+            );
+            tasks.push(tokio::spawn(async move {
+                let _p = limits.acquire("Example.org").await;
+                starts.lock().expect("starts").push(t0.elapsed());
+                let n = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(n, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+            }));
+        }
+        // another host is not held up
+        let other = limits.acquire("other.example").await;
+        assert!(t0.elapsed() < Duration::from_millis(1));
+        drop(other);
+        for t in tasks {
+            t.await.expect("task");
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+        let mut s = starts.lock().expect("starts").clone();
+        s.sort();
+        for pair in s.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_millis(100), "{s:?}");
+        }
+    }
+}
