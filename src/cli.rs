@@ -72,6 +72,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Rss)]
         format: FormatArg,
     },
+    /// Every source's health: state, last success, next poll, failures, last error, articles.
+    Status {
+        /// One JSON document (the same as `/status.json`).
+        #[arg(long)]
+        json: bool,
+    },
     /// Explain, for each topic, whether an article is in it and why.
     Explain {
         article_id: String,
@@ -148,6 +154,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render { topic, format } => {
             with_config(&cli.config, |c| render(c, &topic, format.into()))
         }
+        Command::Status { json } => with_config(&cli.config, |c| status(c, json)),
         Command::Explain { article_id, topic } => {
             with_config(&cli.config, |c| explain(c, &article_id, topic.as_deref()))
         }
@@ -319,6 +326,13 @@ fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCode> {
         for e in &r.article_errors {
             writeln!(out, "  article skipped: {e}")?;
         }
+        if let Some(to) = &r.moved_to {
+            writeln!(
+                out,
+                "  source {} moved to {to}; update feeds.toml",
+                r.source
+            )?;
+        }
     }
     writeln!(
         out,
@@ -405,6 +419,18 @@ fn articles(
                 a.title
             )?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(config: Config, as_json: bool) -> anyhow::Result<ExitCode> {
+    let (archive, _) = open_archive(&config)?;
+    let rows = crate::status::sources(&config, &archive, Utc::now())?;
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        writeln!(out, "{}", json!({ "sources": rows }))?;
+    } else {
+        writeln!(out, "{}", crate::status::table(&rows))?;
     }
     Ok(ExitCode::SUCCESS)
 }

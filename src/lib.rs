@@ -19,4 +19,5 @@ pub mod publish;
 pub mod serve;
 pub mod model;
 pub mod poll;
+pub mod status;
 pub mod cli;

@@ -591,6 +591,13 @@ impl Archive {
         Ok((total, recent))
     }
 
+    /// Whether the archive can be read (for `/healthz`).
+    pub fn check(&self) -> Result<(), ArchiveError> {
+        self.meta.get(SCHEMA_KEY)?;
+        self.articles.first()?;
+        Ok(())
+    }
+
     /// How many articles are archived.
     pub fn len(&self) -> usize {
         self.articles.len()

@@ -84,6 +84,9 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", axum::routing::get(index))
         .route("/healthz", axum::routing::get(healthz))
+        .route("/status", axum::routing::get(status_page))
+        .route("/status.json", axum::routing::get(status_json))
+        .route("/status.rss", axum::routing::get(status_rss))
         .route("/topics/{file}", axum::routing::get(topic_feed))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(CompressionLayer::new().gzip(true).br(true))
@@ -199,7 +202,87 @@ async fn topic_feed(
     (StatusCode::OK, out, rendered.body.clone()).into_response()
 }
 
+async fn status_json(State(state): State<Arc<AppState>>) -> Response {
+    match crate::status::sources(&state.config, &state.archive, Utc::now()) {
+        Ok(rows) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "sources": rows }).to_string(),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("archive unusable: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn status_rss(State(state): State<Arc<AppState>>) -> Response {
+    match crate::status::events_rss(&state.archive, &state.config.server.base_url) {
+        Ok(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+            body,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("archive unusable: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn status_page(State(state): State<Arc<AppState>>) -> Response {
+    let rows = match crate::status::sources(&state.config, &state.archive, Utc::now()) {
+        Ok(rows) => rows,
+        Err(e) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("archive unusable: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    let when = |t: Option<DateTime<Utc>>| {
+        t.map_or("-".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M UTC").to_string()
+        })
+    };
+    let body: String = rows
+        .iter()
+        .map(|r| {
+            let error = r.moved_to.as_ref().map(|to| format!("moved to {to}; update feeds.toml")).or(r.last_error.clone()).unwrap_or_default();
+            format!(
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                attr(&r.state.replace(' ', "-")),
+                esc(&r.id),
+                esc(r.state),
+                when(r.last_success),
+                when(r.next_poll),
+                r.consecutive_failures,
+                r.articles,
+                r.articles_7d,
+                esc(&error)
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .6em;text-align:left}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}</style></head>\n<body><h1>Source health</h1><table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n"
+    ))
+    .into_response()
+}
+
 async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+    if let Err(e) = state.archive.check() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({ "status": "unavailable", "error": e.to_string() }).to_string(),
+        )
+            .into_response();
+    }
     let sources: Vec<serde_json::Value> = state
         .config
         .sources

@@ -26,6 +26,8 @@ pub enum Payload {
     Endless,
     /// Headers at once, then nothing for this long.
     Stall(Duration),
+    /// The whole response after this long (to observe concurrency).
+    Delayed(Duration, Vec<u8>),
 }
 
 /// One canned response.
@@ -72,6 +74,8 @@ struct Routes {
     user_agents: Vec<String>,
     /// Every request's path and headers (names lower-cased), in order.
     requests: Vec<(String, HashMap<String, String>)>,
+    in_flight: usize,
+    peak_in_flight: usize,
 }
 
 /// A fixture server on 127.0.0.1, port chosen by the OS. Lives as long as the value.
@@ -141,6 +145,11 @@ impl FixtureServer {
             .collect()
     }
 
+    /// The most requests that were in flight at once (for `Payload::Delayed` replies).
+    pub fn peak_in_flight(&self) -> usize {
+        self.routes.lock().expect("routes").peak_in_flight
+    }
+
     pub fn user_agents(&self) -> Vec<String> {
         self.routes.lock().expect("routes").user_agents.clone()
     }
@@ -176,8 +185,17 @@ async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Respo
         }
     };
     let reply = reply.unwrap_or_else(|| Reply::status(404));
+    if let Payload::Delayed(d, _) = &reply.payload {
+        {
+            let mut r = routes.lock().expect("routes");
+            r.in_flight += 1;
+            r.peak_in_flight = r.peak_in_flight.max(r.in_flight);
+        }
+        tokio::time::sleep(*d).await;
+        routes.lock().expect("routes").in_flight -= 1;
+    }
     let body = match reply.payload {
-        Payload::Bytes(b) => Body::from(b),
+        Payload::Bytes(b) | Payload::Delayed(_, b) => Body::from(b),
         Payload::Endless => {
             let started = Instant::now();
             let chunks = futures_util::stream::unfold(0u64, move |sent| async move {

@@ -1,0 +1,265 @@
+//! Source health as people read it: each configured source's poll state turned into one row
+//! (ok / backing off / failing / gone / moved), for `gazette status`, `/status` and
+//! `/status.json`, plus the `/status.rss` feed of source events.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::archive::{Archive, ArchiveError};
+use crate::config::{Config, Source};
+use crate::model::PollState;
+use crate::poll::FAILING_AFTER;
+
+/// One source's health.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceStatus {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    /// "ok", "backing off", "failing", "gone", "moved", "never polled" or "disabled".
+    pub state: &'static str,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub next_poll: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub moved_to: Option<String>,
+    pub articles: usize,
+    pub articles_7d: usize,
+}
+
+/// What a poll state means for a person.
+pub fn state_of(source: &Source, state: Option<&PollState>) -> &'static str {
+    let Some(s) = state else {
+        return if source.enabled {
+            "never polled"
+        } else {
+            "disabled"
+        };
+    };
+    if !source.enabled {
+        "disabled"
+    } else if s.gone && s.validators_url.as_deref() == Some(source.url.as_str()) {
+        "gone"
+    } else if s.moved_to.is_some() && s.moved_from.as_deref() == Some(source.url.as_str()) {
+        "moved"
+    } else if s.consecutive_failures == 0 {
+        "ok"
+    } else if s.consecutive_failures >= FAILING_AFTER || !s.last_error_transient {
+        "failing"
+    } else {
+        "backing off"
+    }
+}
+
+/// Every configured source's health, in config order.
+pub fn sources(
+    config: &Config,
+    archive: &Archive,
+    now: DateTime<Utc>,
+) -> Result<Vec<SourceStatus>, ArchiveError> {
+    let week_ago = now - chrono::Duration::days(7);
+    config
+        .sources
+        .iter()
+        .map(|src| {
+            let state = archive.poll_state(&src.id)?;
+            let (articles, articles_7d) = archive.source_counts(&src.id, week_ago)?;
+            let st = state.as_ref();
+            Ok(SourceStatus {
+                id: src.id.clone(),
+                name: src.display_name().to_string(),
+                url: src.url.to_string(),
+                state: state_of(src, st),
+                last_attempt: st.and_then(|s| s.last_attempt),
+                last_success: st.and_then(|s| s.last_success),
+                next_poll: st.and_then(|s| s.next_due).filter(|_| src.enabled),
+                consecutive_failures: st.map_or(0, |s| s.consecutive_failures),
+                last_status: st.and_then(|s| s.last_status),
+                last_error: st.and_then(|s| s.last_error.clone()),
+                moved_to: st
+                    .and_then(|s| s.moved_to.clone())
+                    .filter(|_| st.and_then(|s| s.moved_from.as_deref()) == Some(src.url.as_str())),
+                articles,
+                articles_7d,
+            })
+        })
+        .collect()
+}
+
+/// The `status` table: one line per source.
+pub fn table(rows: &[SourceStatus]) -> String {
+    let when = |t: Option<DateTime<Utc>>| {
+        t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+    };
+    let mut lines = vec![[
+        "SOURCE".to_string(),
+        "STATE".into(),
+        "LAST SUCCESS".into(),
+        "NEXT POLL".into(),
+        "FAILS".into(),
+        "ARTICLES".into(),
+        "7D".into(),
+        "LAST ERROR".into(),
+    ]];
+    for r in rows {
+        let error = match (&r.moved_to, &r.last_error) {
+            (Some(to), _) => format!("moved to {to}; update feeds.toml"),
+            (None, Some(e)) => e.clone(),
+            (None, None) => String::new(),
+        };
+        lines.push([
+            r.id.clone(),
+            r.state.to_string(),
+            when(r.last_success),
+            when(r.next_poll),
+            r.consecutive_failures.to_string(),
+            r.articles.to_string(),
+            r.articles_7d.to_string(),
+            error,
+        ]);
+    }
+    let widths: Vec<usize> = (0..8)
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    lines
+        .iter()
+        .map(|l| {
+            l.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    if i == 7 {
+                        c.clone()
+                    } else {
+                        format!("{c:<w$}", w = widths[i])
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The operators' feed of source events (`/status.rss`), newest first.
+pub fn events_rss(archive: &Archive, base_url: &url::Url) -> Result<Vec<u8>, ArchiveError> {
+    let events = archive.events(100)?;
+    let items: Vec<rss::Item> = events
+        .iter()
+        .map(|e| {
+            let mut item = rss::Item::default();
+            item.set_title(format!("{}: {}", e.source, e.kind));
+            item.set_description(e.message.clone());
+            item.set_pub_date(e.at.to_rfc2822());
+            item.set_guid(rss::Guid {
+                value: format!("{}/{}/{}", e.source, e.kind, e.at.timestamp_millis()),
+                permalink: false,
+            });
+            item.set_link(
+                base_url
+                    .join("status")
+                    .map_or_else(|_| base_url.to_string(), |u| u.to_string()),
+            );
+            item
+        })
+        .collect();
+    let mut channel = rss::Channel::default();
+    channel.set_title("gazette: source health");
+    channel.set_link(
+        base_url
+            .join("status")
+            .map_or_else(|_| base_url.to_string(), |u| u.to_string()),
+    );
+    channel
+        .set_description("A new item whenever a source starts failing, recovers, moves or goes.");
+    if let Some(e) = events.first() {
+        channel.set_last_build_date(e.at.to_rfc2822());
+    }
+    channel.set_items(items);
+    channel
+        .write_to(Vec::new())
+        .map_err(|e| ArchiveError::Corrupt {
+            key: "events".into(),
+            reason: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_from_poll_state() {
+        let config = crate::config::parse(
+            "[[source]]\nid = \"a\"\nurl = \"https://a.example/feed\"\n[[source]]\nid = \"off\"\nurl = \"https://b.example/\"\nenabled = false\n",
+            std::path::Path::new("feeds.toml"),
+        )
+        .expect("config");
+        let (a, off) = (&config.sources[0], &config.sources[1]);
+        let url = Some(a.url.to_string());
+        let st = |f: &dyn Fn(&mut PollState)| {
+            let mut s = PollState::default();
+            f(&mut s);
+            s
+        };
+        let cases = [
+            (None, "never polled"),
+            (Some(st(&|_| {})), "ok"),
+            (
+                Some(st(&|s| {
+                    s.consecutive_failures = 1;
+                    s.last_error_transient = true;
+                })),
+                "backing off",
+            ),
+            (
+                Some(st(&|s| {
+                    s.consecutive_failures = 3;
+                    s.last_error_transient = true;
+                })),
+                "failing",
+            ),
+            (
+                Some(st(&|s| {
+                    s.consecutive_failures = 1;
+                    s.last_error_transient = false;
+                })),
+                "failing",
+            ),
+            (
+                Some(st(&|s| {
+                    s.gone = true;
+                    s.validators_url = url.clone();
+                })),
+                "gone",
+            ),
+            (
+                Some(st(&|s| {
+                    s.gone = true;
+                    s.validators_url = Some("https://old.example/".into());
+                })),
+                "ok",
+            ),
+            (
+                Some(st(&|s| {
+                    s.moved_to = Some("https://new.example/".into());
+                    s.moved_from = url.clone();
+                })),
+                "moved",
+            ),
+        ];
+        for (state, want) in cases {
+            assert_eq!(state_of(a, state.as_ref()), want, "{state:?}");
+        }
+        assert_eq!(state_of(off, None), "disabled");
+    }
+}
