@@ -36,6 +36,9 @@ pub struct Cli {
         default_value = "feeds.toml"
     )]
     pub config: PathBuf,
+    /// Log format on stderr: `text` for people, `json` for log shippers (level via RUST_LOG).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -72,6 +75,20 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = FormatArg::Rss)]
         format: FormatArg,
     },
+    /// Check the archive's invariants (indexes vs articles, dedup keys, topic memberships).
+    Verify {
+        /// Rebuild the indexes from the articles.
+        #[arg(long)]
+        repair: bool,
+    },
+    /// Write the whole archive (articles with provenance, source state) as JSON Lines.
+    Export {
+        /// Write here instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Load an export into this archive, deduplicating as ingestion does.
+    Import { file: PathBuf },
     /// Every source's health: state, last success, next poll, failures, last error, articles.
     Status {
         /// One JSON document (the same as `/status.json`).
@@ -112,6 +129,13 @@ pub enum AsArg {
     Feed,
     Article,
     List,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `render --format`.
@@ -155,6 +179,9 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             with_config(&cli.config, |c| render(c, &topic, format.into()))
         }
         Command::Status { json } => with_config(&cli.config, |c| status(c, json)),
+        Command::Verify { repair } => with_config(&cli.config, |c| verify(c, repair)),
+        Command::Export { output } => with_config(&cli.config, |c| export(c, output.as_deref())),
+        Command::Import { file } => with_config(&cli.config, |c| import(c, &file)),
         Command::Explain { article_id, topic } => {
             with_config(&cli.config, |c| explain(c, &article_id, topic.as_deref()))
         }
@@ -420,6 +447,105 @@ fn articles(
             )?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
+    let (archive, curator) = open_archive(&config)?;
+    let curate = |a: &Article| curator.topics_for(a);
+    let problems = archive.verify(&curate)?;
+    let mut out = std::io::stdout().lock();
+    for p in &problems {
+        writeln!(out, "problem: {p}")?;
+    }
+    if problems.is_empty() {
+        writeln!(out, "ok: {} articles, indexes consistent", archive.len())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !repair {
+        writeln!(
+            out,
+            "{} problems; run `gazette verify --repair` to rebuild the indexes",
+            problems.len()
+        )?;
+        return Ok(ExitCode::from(1));
+    }
+    let n = archive.repair(&curate)?;
+    let left = archive.verify(&curate)?;
+    writeln!(
+        out,
+        "repaired: re-indexed {n} articles; {} problems left",
+        left.len()
+    )?;
+    Ok(if left.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A progress reporter: a bar on a terminal, a log line every 10,000 items otherwise.
+fn progress(what: &'static str) -> (indicatif::ProgressBar, impl FnMut(usize)) {
+    use std::io::IsTerminal;
+    let bar = if std::io::stderr().is_terminal() {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_message(what);
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let b = bar.clone();
+    let tick = move |n: usize| {
+        if b.is_hidden() {
+            if n.is_multiple_of(10_000) {
+                tracing::info!("{what}: {n} articles");
+            }
+        } else {
+            b.set_position(n as u64);
+        }
+    };
+    (bar, tick)
+}
+
+fn export(config: Config, output: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let (archive, _) = open_archive(&config)?;
+    let (bar, mut tick) = progress("exporting");
+    let n = match output {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            archive.export(&mut w, &mut tick)?
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            archive.export(&mut w, &mut tick)?
+        }
+    };
+    bar.finish_and_clear();
+    eprintln!("exported {n} articles");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(config: Config, file: &Path) -> anyhow::Result<ExitCode> {
+    let (archive, curator) = open_archive(&config)?;
+    let f = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut input: Box<dyn std::io::BufRead> = if file.extension().is_some_and(|e| e == "gz") {
+        Box::new(std::io::BufReader::new(flate2::read::MultiGzDecoder::new(
+            f,
+        )))
+    } else {
+        Box::new(std::io::BufReader::new(f))
+    };
+    let (bar, mut tick) = progress("importing");
+    let done = archive
+        .import(&mut input, &|a| curator.topics_for(a), &mut tick)
+        .with_context(|| format!("importing {}", file.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "imported: {} new, {} merged into existing articles, {} source states",
+        done.new, done.merged, done.source_states
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -149,6 +149,48 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
     a
 }
 
+/// Folds another stored version of the same story (from an import) into `existing`: every
+/// source and link, the earliest date, the longest text, every dedup key.
+pub fn absorb(existing: &Article, other: &Article) -> Article {
+    let mut a = existing.clone();
+    for s in &other.sources {
+        if !a.sources.contains(s) {
+            a.sources.push(s.clone());
+        }
+    }
+    for l in &other.links {
+        if !a.links.iter().any(|x| x.source == l.source) {
+            a.links.push(l.clone());
+        }
+    }
+    if other.published < a.published && other.date_source != DateSource::FirstSeen {
+        a.published = other.published;
+        a.date_source = other.date_source;
+        a.date_method = other.date_method.clone();
+    }
+    if other.text.chars().count() > a.text.chars().count() {
+        a.text = other.text.clone();
+        a.html = other.html.clone();
+        a.summary = other.summary.clone();
+        a.content_source = other.content_source.clone();
+    }
+    for k in &other.dedup_keys {
+        if !a.dedup_keys.contains(k) {
+            a.dedup_keys.push(k.clone());
+        }
+    }
+    for c in &other.categories {
+        if !a.categories.contains(c) {
+            a.categories.push(c.clone());
+        }
+    }
+    a.first_seen = a.first_seen.min(other.first_seen);
+    a.author = a.author.clone().or(other.author.clone());
+    a.language = a.language.clone().or(other.language.clone());
+    a.image = a.image.clone().or(other.image.clone());
+    a
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

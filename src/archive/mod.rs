@@ -4,7 +4,10 @@
 //! so a crash never leaves half an item, and a re-poll after a crash finds what was stored.
 
 mod keys;
+mod maintenance;
 pub mod merge;
+
+pub use maintenance::{EXPORT_FORMAT, Imported, Record};
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -119,7 +122,7 @@ enum Op {
     Del(Tree, Vec<u8>),
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Tree {
     Articles,
     ByTime,

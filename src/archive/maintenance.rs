@@ -1,0 +1,346 @@
+//! Keeping an archive healthy for months: `verify` checks every invariant between articles and
+//! their indexes, `repair` rebuilds the indexes from the articles, and `export`/`import` move the
+//! whole archive through JSON Lines (streaming, constant memory) for backups and restores.
+
+use std::collections::HashSet;
+use std::io::{BufRead, Write};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Archive, ArchiveError, Curate, Op, SCHEMA_VERSION, Tree, decode, encode, index_ops, keys, merge,
+};
+use crate::model::{Article, PollState};
+use crate::normalize::normalize_title;
+
+/// One line of an export.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Record {
+    /// The first line: what wrote the file.
+    Header {
+        format: String,
+        schema: u32,
+        exported_at: DateTime<Utc>,
+    },
+    Article(Box<Article>),
+    SourceState {
+        source: String,
+        state: Box<PollState>,
+    },
+}
+
+/// The identifier of the export format.
+pub const EXPORT_FORMAT: &str = "gazette-export/1";
+
+/// What `import` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Imported {
+    pub new: usize,
+    pub merged: usize,
+    pub source_states: usize,
+}
+
+fn corrupt(key: &str, reason: impl ToString) -> ArchiveError {
+    ArchiveError::Corrupt {
+        key: key.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl Archive {
+    /// Checks every invariant; returns one sentence per problem (empty: all good).
+    pub fn verify(&self, curate: Curate<'_>) -> Result<Vec<String>, ArchiveError> {
+        let mut problems = Vec::new();
+        let mut ids = HashSet::new();
+        let mut expected: HashSet<(u8, Vec<u8>)> = HashSet::new();
+        for item in self.articles.iter() {
+            let (k, v) = item?;
+            let key = String::from_utf8_lossy(&k).into_owned();
+            let a: Article = match decode(&key, &v) {
+                Ok(a) => a,
+                Err(e) => {
+                    problems.push(format!("article {key}: unreadable: {e}"));
+                    continue;
+                }
+            };
+            if a.id != key {
+                problems.push(format!(
+                    "article stored under {key} says its id is {}",
+                    a.id
+                ));
+            }
+            ids.insert(a.id.clone());
+            let norm = normalize_title(&a.title);
+            if !a.dedup_keys.iter().any(|d| d.title == norm) {
+                problems.push(format!(
+                    "article {}: no dedup key for its title {:?}",
+                    a.id, a.title
+                ));
+            }
+            let topics = curate(&a);
+            if topics != a.topics {
+                problems.push(format!(
+                    "article {}: topics {:?}, but the queries say {:?}",
+                    a.id, a.topics, topics
+                ));
+            }
+            let mut ops = Vec::new();
+            index_ops(None, &a, &mut ops);
+            for op in ops {
+                if let Op::Put(tree, key, _) = op {
+                    expected.insert((tree as u8, key));
+                }
+            }
+        }
+        for (tree, t, name) in [
+            (Tree::ByTime, &self.by_time, "by_time"),
+            (Tree::BySource, &self.by_source, "by_source"),
+            (Tree::Dedup, &self.dedup, "dedup"),
+            (Tree::Topics, &self.topics, "topics"),
+        ] {
+            let mut seen = 0usize;
+            for item in t.iter() {
+                let (k, _) = item?;
+                if expected.contains(&(tree as u8, k.to_vec())) {
+                    seen += 1;
+                } else {
+                    problems.push(format!(
+                        "{name} index entry {:?} points to no matching article",
+                        String::from_utf8_lossy(&k)
+                    ));
+                }
+            }
+            let wanted = expected.iter().filter(|(t, _)| *t == tree as u8).count();
+            if seen < wanted {
+                problems.push(format!("{name} index is missing {} entries", wanted - seen));
+            }
+        }
+        for item in self.identity.iter() {
+            let (k, v) = item?;
+            let id = String::from_utf8_lossy(&v).into_owned();
+            if !ids.contains(&id) {
+                problems.push(format!(
+                    "identity {:?} points to missing article {id}",
+                    String::from_utf8_lossy(&k)
+                ));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Rebuilds every index (and topic membership) from the articles; drops identity entries
+    /// that point nowhere. Returns how many articles were re-indexed.
+    pub fn repair(&self, curate: Curate<'_>) -> Result<usize, ArchiveError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        for t in [&self.by_time, &self.by_source, &self.dedup, &self.topics] {
+            t.clear()?;
+        }
+        let mut ids = HashSet::new();
+        let mut n = 0;
+        let mut ops = Vec::new();
+        for item in self.articles.iter() {
+            let (k, v) = item?;
+            let key = String::from_utf8_lossy(&k).into_owned();
+            let Ok(mut a) = decode::<Article>(&key, &v) else {
+                // unreadable: remove it rather than keep a record no index can describe
+                ops.push(Op::Del(Tree::Articles, k.to_vec()));
+                continue;
+            };
+            a.id = key.clone();
+            let norm = normalize_title(&a.title);
+            if !a.dedup_keys.iter().any(|d| d.title == norm) {
+                a.dedup_keys.push(crate::model::DedupKey {
+                    title: norm,
+                    published: a.published,
+                });
+            }
+            a.topics = curate(&a);
+            index_ops(None, &a, &mut ops);
+            ops.push(Op::Put(Tree::Articles, k.to_vec(), encode(&a)?));
+            for l in &a.links {
+                let identity = match (&l.guid, l.url.is_empty()) {
+                    (Some(g), _) => format!("g:{g}"),
+                    (None, false) => format!("l:{}", l.url),
+                    (None, true) => continue,
+                };
+                ops.push(Op::Put(
+                    Tree::Identity,
+                    keys::identity(&l.source, &identity),
+                    a.id.clone().into_bytes(),
+                ));
+            }
+            ids.insert(key);
+            n += 1;
+            if ops.len() > 5_000 {
+                self.apply(&std::mem::take(&mut ops))?;
+            }
+        }
+        self.apply(&ops)?;
+        for item in self.identity.iter() {
+            let (k, v) = item?;
+            if !ids.contains(String::from_utf8_lossy(&v).as_ref()) {
+                self.identity.remove(k)?;
+            }
+        }
+        self.db.flush()?;
+        Ok(n)
+    }
+
+    /// Writes the whole archive as JSON Lines; `progress` is called with the running count.
+    pub fn export(
+        &self,
+        out: &mut dyn Write,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<usize, ArchiveError> {
+        let io = |e: std::io::Error| corrupt("(export)", e);
+        let header = Record::Header {
+            format: EXPORT_FORMAT.into(),
+            schema: SCHEMA_VERSION,
+            exported_at: Utc::now(),
+        };
+        serde_json::to_writer(&mut *out, &header).map_err(|e| corrupt("(export)", e))?;
+        out.write_all(b"\n").map_err(io)?;
+        let mut n = 0;
+        // oldest first, so an import replays history in order
+        for item in self.by_time.iter() {
+            let (k, _) = item?;
+            let id = String::from_utf8_lossy(&k[8..]).into_owned();
+            if let Some(a) = self.get(&id)? {
+                serde_json::to_writer(&mut *out, &Record::Article(Box::new(a)))
+                    .map_err(|e| corrupt(&id, e))?;
+                out.write_all(b"\n").map_err(io)?;
+                n += 1;
+                progress(n);
+            }
+        }
+        for item in self.sources.iter() {
+            let (k, v) = item?;
+            let source = String::from_utf8_lossy(&k).into_owned();
+            let state: PollState = decode(&source, &v)?;
+            serde_json::to_writer(
+                &mut *out,
+                &Record::SourceState {
+                    source,
+                    state: Box::new(state),
+                },
+            )
+            .map_err(|e| corrupt("(export)", e))?;
+            out.write_all(b"\n").map_err(io)?;
+        }
+        out.flush().map_err(io)?;
+        Ok(n)
+    }
+
+    /// Loads an export, deduplicating as ingestion does: an article already present (same id,
+    /// or the same story by title and date) is merged, keeping every source, the earliest date
+    /// and the longest text.
+    pub fn import(
+        &self,
+        input: &mut dyn BufRead,
+        curate: Curate<'_>,
+        progress: &mut dyn FnMut(usize),
+    ) -> Result<Imported, ArchiveError> {
+        let mut done = Imported::default();
+        let mut line_no = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = input
+                .read_line(&mut line)
+                .map_err(|e| corrupt("(import)", e))?;
+            if read == 0 {
+                break;
+            }
+            line_no += 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let record: Record =
+                serde_json::from_str(&line).map_err(|e| corrupt(&format!("line {line_no}"), e))?;
+            match record {
+                Record::Header { format, schema, .. } => {
+                    if format != EXPORT_FORMAT || schema > SCHEMA_VERSION {
+                        return Err(corrupt(
+                            &format!("line {line_no}"),
+                            format!(
+                                "export {format} (schema {schema}) is not one this gazette reads"
+                            ),
+                        ));
+                    }
+                }
+                Record::Article(a) => {
+                    if self.import_article(*a, curate)? {
+                        done.new += 1;
+                    } else {
+                        done.merged += 1;
+                    }
+                    progress(done.new + done.merged);
+                }
+                Record::SourceState { source, state } => {
+                    if self.poll_state(&source)?.is_none() {
+                        self.sources.insert(source.as_bytes(), encode(&*state)?)?;
+                        done.source_states += 1;
+                    }
+                }
+            }
+        }
+        self.db.flush()?;
+        Ok(done)
+    }
+
+    /// Stores one exported article; `true` when it was new.
+    fn import_article(&self, a: Article, curate: Curate<'_>) -> Result<bool, ArchiveError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let existing = match self.get(&a.id)? {
+            Some(e) => Some(e),
+            None => {
+                let mut found = None;
+                for k in &a.dedup_keys {
+                    let prefix = keys::dedup_prefix(&k.title);
+                    for item in self.dedup.scan_prefix(&prefix) {
+                        let (key, _) = item?;
+                        if let Some((t, id)) = keys::dedup_tail(&key[prefix.len()..])
+                            && (t - k.published).abs() <= self.dedup_window
+                        {
+                            found = Some(id);
+                        }
+                    }
+                }
+                match found {
+                    Some(id) => self.get(&id)?,
+                    None => None,
+                }
+            }
+        };
+        let mut ops = Vec::new();
+        let (before, mut after, new) = match existing {
+            None => (None, a.clone(), true),
+            Some(e) => (Some(e.clone()), merge::absorb(&e, &a), false),
+        };
+        after.topics = curate(&after);
+        if before.as_ref() != Some(&after) {
+            index_ops(before.as_ref(), &after, &mut ops);
+            ops.push(Op::Put(
+                Tree::Articles,
+                after.id.as_bytes().to_vec(),
+                encode(&after)?,
+            ));
+        }
+        for l in &a.links {
+            let identity = match (&l.guid, l.url.is_empty()) {
+                (Some(g), _) => format!("g:{g}"),
+                (None, false) => format!("l:{}", l.url),
+                (None, true) => continue,
+            };
+            ops.push(Op::Put(
+                Tree::Identity,
+                keys::identity(&l.source, &identity),
+                after.id.clone().into_bytes(),
+            ));
+        }
+        self.apply(&ops)?;
+        Ok(new)
+    }
+}

@@ -1,0 +1,157 @@
+//! Running for months: `verify` and `--repair`, `export`/`import` round trips, JSON logs.
+
+use crate::support::{FixtureServer, Gazette, Reply, fixture, source};
+
+fn home_with_articles(server: &FixtureServer) -> Gazette {
+    server.route(
+        "/wire.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    server.route(
+        "/haidian.atom",
+        Reply::ok("application/atom+xml", fixture("same-story.atom")),
+    );
+    server.route(
+        "/daily.json",
+        Reply::ok("application/feed+json", fixture("same-story.json")),
+    );
+    let home = Gazette::new(&format!(
+        "{}{}{}[[topic]]\nid = \"ip\"\ntitle = \"IP\"\nquery = 'IP OR patent*'\n",
+        source("wire", &server.url("/wire.rss"), ""),
+        source("haidian", &server.url("/haidian.atom"), ""),
+        source("daily", &server.url("/daily.json"), ""),
+    ));
+    assert_eq!(home.run(&["poll"]).code, 0);
+    home
+}
+
+fn article_lines(export: &str) -> Vec<String> {
+    export
+        .lines()
+        .filter(|l| l.starts_with("{\"article\""))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn export_then_import_into_a_fresh_archive_gives_the_same_articles() {
+    let server = FixtureServer::start();
+    let home = home_with_articles(&server);
+    let dump = home.dir.path().join("dump.jsonl");
+    let run = home.run(&["export", "--output", dump.to_str().expect("path")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("exported 4 articles"), "{}", run.stderr);
+    let first = std::fs::read_to_string(&dump).expect("dump");
+    assert!(
+        first.starts_with("{\"header\":{\"format\":\"gazette-export/1\""),
+        "{first}"
+    );
+    assert_eq!(article_lines(&first).len(), 4);
+    assert!(
+        first.contains("{\"source_state\":"),
+        "source states are exported"
+    );
+
+    let fresh = Gazette::new(
+        &std::fs::read_to_string(home.config_path())
+            .expect("config")
+            .replace("[archive]\npath = \"archive\"\n", ""),
+    );
+    let run = fresh.run(&["import", dump.to_str().expect("path")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("imported: 4 new, 0 merged"),
+        "{}",
+        run.stdout
+    );
+    let again = fresh.run(&["export"]);
+    assert_eq!(
+        article_lines(&again.stdout),
+        article_lines(&first),
+        "same articles after the round trip"
+    );
+
+    // importing twice deduplicates: nothing new
+    let run = fresh.run(&["import", dump.to_str().expect("path")]);
+    assert!(
+        run.stdout.contains("imported: 0 new, 4 merged"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(fresh.run(&["articles", "--json"]).json_lines().len(), 4);
+    assert_eq!(fresh.run(&["verify"]).code, 0);
+    // and the imported archive knows the entries: a poll finds nothing new
+    let run = fresh.run(&["poll"]);
+    assert!(run.stdout.contains("0 new"), "{}", run.stdout);
+}
+
+#[test]
+fn verify_finds_index_damage_and_repair_rebuilds_the_indexes() {
+    let server = FixtureServer::start();
+    let home = home_with_articles(&server);
+    let run = home.run(&["verify"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.starts_with("ok: 4 articles"), "{}", run.stdout);
+    {
+        let db = sled::open(home.archive_path()).expect("sled");
+        let by_time = db.open_tree("by_time").expect("tree");
+        let first = by_time.first().expect("read").expect("an entry");
+        by_time.remove(first.0).expect("remove");
+        db.open_tree("dedup")
+            .expect("tree")
+            .insert(b"no such title\0\x80\0\0\0\0\0\0\0ffffffffffffffff", b"")
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let run = home.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("by_time index is missing 1 entries"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("dedup index entry")
+            && run.stdout.contains("points to no matching article"),
+        "{}",
+        run.stdout
+    );
+    let run = home.run(&["verify", "--repair"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("repaired: re-indexed 4 articles; 0 problems left"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(home.run(&["verify"]).code, 0);
+    assert_eq!(home.run(&["articles", "--json"]).json_lines().len(), 4);
+}
+
+#[test]
+fn json_logs_for_log_shippers() {
+    let server = FixtureServer::start();
+    server.route(
+        "/wire.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    let home = Gazette::new(&source("wire", &server.url("/wire.rss"), ""));
+    let out = home
+        .command()
+        .args(["--log-format", "json", "poll"])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    let polled = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "polled")
+        .expect("one line per poll");
+    assert_eq!(polled["fields"]["source"], "wire");
+    assert_eq!(polled["fields"]["new"], 2);
+    assert_eq!(polled["level"], "INFO");
+}
