@@ -683,11 +683,22 @@ fn run(config: Config) -> anyhow::Result<ExitCode> {
         tokio::spawn(async move {
             wait_for_signal().await;
             tracing::info!("shutdown requested; finishing in-flight polls and requests");
+            crate::service::stopping();
             signals.cancel();
         });
         let state = crate::serve::AppState::new(Arc::clone(&archive), Arc::clone(&config));
         let server = tokio::spawn(crate::serve::serve(listener, state, shutdown.clone()));
-        crate::schedule::run(&config, poller, shutdown.clone()).await;
+        // the archive is open and the listener bound: only now is the service ready
+        crate::service::ready(&crate::service::summary(&config, &archive));
+        let heartbeat = Arc::new(crate::service::Heartbeat::default());
+        heartbeat.beat();
+        tokio::spawn(crate::service::watchdog(
+            Arc::clone(&config),
+            Arc::clone(&archive),
+            Arc::clone(&heartbeat),
+            shutdown.clone(),
+        ));
+        crate::schedule::run(&config, poller, heartbeat, shutdown.clone()).await;
         // The poll loop only ends on shutdown (or with no sources); keep serving until then.
         shutdown.cancelled().await;
         server.await

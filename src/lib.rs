@@ -20,4 +20,5 @@ pub mod serve;
 pub mod model;
 pub mod poll;
 pub mod status;
+pub mod service;
 pub mod cli;

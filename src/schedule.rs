@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::poll::Poller;
+use crate::service::Heartbeat;
 
 /// How long an in-flight poll may keep running after shutdown was asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
@@ -77,9 +78,27 @@ pub fn first_delay(interval: Duration, fraction: f64) -> Duration {
 /// Polls every enabled source when it is due until `shutdown` is cancelled. Due times are
 /// kept in the archive: after a restart a source is polled when it was due, and sources that
 /// became due while gazette was down are spread over the first minute instead of firing at once.
-pub async fn run(config: &Config, poller: Poller, shutdown: CancellationToken) {
+pub async fn run(
+    config: &Config,
+    poller: Poller,
+    heartbeat: Arc<Heartbeat>,
+    shutdown: CancellationToken,
+) {
     let permits = Arc::new(Semaphore::new(config.polling.concurrency));
     let tracker = TaskTracker::new();
+    {
+        // the heartbeat the watchdog checks: it stops if this runtime is wedged
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            loop {
+                heartbeat.beat();
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+    }
     for source in config.sources.iter().filter(|s| s.enabled).cloned() {
         let poller = poller.clone();
         let permits = Arc::clone(&permits);
@@ -208,6 +227,6 @@ mod tests {
         token.cancel();
         let curator = Arc::new(crate::curate::Curator::new(&config));
         let poller = Poller::new(&config, archive, curator).expect("poller");
-        run(&config, poller, token).await;
+        run(&config, poller, Arc::new(Heartbeat::default()), token).await;
     }
 }

@@ -7,4 +7,5 @@ mod operations;
 mod pages;
 mod polling;
 mod publish;
+mod service;
 mod topics;

@@ -412,9 +412,15 @@ pub struct Daemon {
 impl Gazette {
     /// Starts `gazette run` and waits until it says where it listens.
     pub fn start(&self) -> Daemon {
+        self.start_with_env(&[])
+    }
+
+    /// [`Gazette::start`] with extra environment variables.
+    pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
         use std::io::BufRead;
         let mut child = self
             .command()
+            .envs(env.iter().copied())
             .arg("run")
             .env("RUST_LOG", "info,gazette::serve=debug")
             .stdout(std::process::Stdio::null())

@@ -1,0 +1,111 @@
+//! Telling the service manager the truth (sd_notify, `Type=notify`): `READY=1` only once the
+//! archive is open and the listener bound, a short `STATUS=` line, `WATCHDOG=1` only while the
+//! poll loop and the archive are actually alive, and `STOPPING=1` on shutdown. Outside systemd
+//! (no `NOTIFY_SOCKET`) every call is a no-op.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+use tokio_util::sync::CancellationToken;
+
+use crate::archive::Archive;
+use crate::config::Config;
+
+/// Proof of life from the poll loop: the scheduler's ticker stores the time every second; a
+/// wedged runtime stops storing it, and the watchdog stops pinging.
+#[derive(Debug, Default)]
+pub struct Heartbeat(AtomicI64);
+
+impl Heartbeat {
+    pub fn beat(&self) {
+        self.0
+            .store(chrono::Utc::now().timestamp_millis(), Ordering::Relaxed);
+    }
+
+    /// How long ago the last beat was.
+    pub fn age(&self) -> Duration {
+        let ms = chrono::Utc::now().timestamp_millis() - self.0.load(Ordering::Relaxed);
+        Duration::from_millis(ms.max(0) as u64)
+    }
+}
+
+fn send(states: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!("cannot notify the service manager: {e}");
+    }
+}
+
+/// The archive is open and the listener bound.
+pub fn ready(status: &str) {
+    send(&[NotifyState::Ready, NotifyState::Status(status)]);
+}
+
+/// A short summary for `systemctl status`.
+pub fn status(status: &str) {
+    send(&[NotifyState::Status(status)]);
+}
+
+/// Shutdown has begun.
+pub fn stopping() {
+    send(&[NotifyState::Stopping]);
+}
+
+/// The one-line summary: sources, articles, failing sources.
+pub fn summary(config: &Config, archive: &Archive) -> String {
+    let enabled: Vec<_> = config.sources.iter().filter(|s| s.enabled).collect();
+    let failing = enabled
+        .iter()
+        .filter(|s| {
+            archive
+                .poll_state(&s.id)
+                .ok()
+                .flatten()
+                .is_some_and(|st| st.consecutive_failures > 0)
+        })
+        .count();
+    format!(
+        "{} sources, {} articles, {failing} failing",
+        enabled.len(),
+        archive.len()
+    )
+}
+
+/// Pings the watchdog at half its interval while the heartbeat is fresh and the archive reads;
+/// refreshes `STATUS=` every minute. Returns when `shutdown` fires.
+pub async fn watchdog(
+    config: Arc<Config>,
+    archive: Arc<Archive>,
+    heartbeat: Arc<Heartbeat>,
+    shutdown: CancellationToken,
+) {
+    let interval = sd_notify::watchdog_enabled().map(|d| d / 2);
+    let tick = interval
+        .unwrap_or(Duration::from_secs(60))
+        .min(Duration::from_secs(60));
+    let mut since_status = Duration::ZERO;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(tick) => {}
+        }
+        if let Some(half) = interval {
+            let alive =
+                heartbeat.age() < half.max(Duration::from_secs(2)) && archive.check().is_ok();
+            if alive {
+                send(&[NotifyState::Watchdog]);
+            } else {
+                tracing::error!(
+                    heartbeat_age_ms = heartbeat.age().as_millis() as u64,
+                    "poll loop or archive not responding; not pinging the watchdog"
+                );
+            }
+        }
+        since_status += tick;
+        if since_status >= Duration::from_secs(60) {
+            since_status = Duration::ZERO;
+            status(&summary(&config, &archive));
+        }
+    }
+}
