@@ -174,7 +174,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         } => with_config(&cli.config, |c| {
             articles(c, source.as_deref(), topic.as_deref(), limit, json)
         }),
-        Command::Run => with_config(&cli.config, run),
+        Command::Run => with_config(&cli.config, |c| run(c, &cli.config)),
         Command::Render { topic, format } => {
             with_config(&cli.config, |c| render(c, &topic, format.into()))
         }
@@ -653,7 +653,7 @@ fn explain(config: Config, article_id: &str, topic: Option<&str>) -> anyhow::Res
     Ok(ExitCode::SUCCESS)
 }
 
-fn run(config: Config) -> anyhow::Result<ExitCode> {
+fn run(config: Config, config_path: &Path) -> anyhow::Result<ExitCode> {
     let (archive, curator) = open_archive(&config)?;
     let poller = Poller::new(&config, Arc::clone(&archive), curator)?;
     let rt = runtime()?;
@@ -678,6 +678,7 @@ fn run(config: Config) -> anyhow::Result<ExitCode> {
         archive = %archive.path().display(), "gazette started; listening on http://{addr}/"
     );
     let shutdown = CancellationToken::new();
+    let config_path = config_path.to_path_buf();
     let served = rt.block_on(async {
         let signals = shutdown.clone();
         tokio::spawn(async move {
@@ -687,19 +688,35 @@ fn run(config: Config) -> anyhow::Result<ExitCode> {
             signals.cancel();
         });
         let state = crate::serve::AppState::new(Arc::clone(&archive), Arc::clone(&config));
-        let server = tokio::spawn(crate::serve::serve(listener, state, shutdown.clone()));
-        // the archive is open and the listener bound: only now is the service ready
-        crate::service::ready(&crate::service::summary(&config, &archive));
+        let server = tokio::spawn(crate::serve::serve(
+            listener,
+            Arc::clone(&state),
+            shutdown.clone(),
+        ));
         let heartbeat = Arc::new(crate::service::Heartbeat::default());
         heartbeat.beat();
-        tokio::spawn(crate::service::watchdog(
-            Arc::clone(&config),
-            Arc::clone(&archive),
+        let scheduler = Arc::new(crate::schedule::Scheduler::new(
+            &config,
+            poller,
             Arc::clone(&heartbeat),
             shutdown.clone(),
         ));
-        crate::schedule::run(&config, poller, heartbeat, shutdown.clone()).await;
-        // The poll loop only ends on shutdown (or with no sources); keep serving until then.
+        scheduler.apply(&config);
+        // the archive is open and the listener bound: only now is the service ready
+        crate::service::ready(&crate::service::summary(&config, &archive));
+        tokio::spawn(crate::service::watchdog(
+            Arc::clone(&state),
+            heartbeat,
+            shutdown.clone(),
+        ));
+        tokio::spawn(reload_on_hangup(
+            config_path,
+            Arc::clone(&state),
+            Arc::clone(&scheduler),
+            shutdown.clone(),
+        ));
+        scheduler.wait().await;
+        // The poll loops only end on shutdown (or with no sources); keep serving until then.
         shutdown.cancelled().await;
         server.await
     });
@@ -711,6 +728,100 @@ fn run(config: Config) -> anyhow::Result<ExitCode> {
         Ok(Err(e)) => Err(anyhow::anyhow!("HTTP server failed: {e}")),
         Err(e) => Err(anyhow::anyhow!("HTTP server task failed: {e}")),
     }
+}
+
+/// SIGHUP (`systemctl reload`): re-read feeds.toml and apply it without a restart.
+async fn reload_on_hangup(
+    path: PathBuf,
+    state: Arc<crate::serve::AppState>,
+    scheduler: Arc<crate::schedule::Scheduler>,
+    shutdown: CancellationToken,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGHUP ({e}); reload by restarting");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                r = hup.recv() => if r.is_none() { return },
+            }
+            reload(&path, &state, &scheduler).await;
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, state, scheduler);
+        shutdown.cancelled().await;
+    }
+}
+
+/// Applies a re-read configuration: new, removed and changed sources and topics (re-curating
+/// topics whose definition changed), without dropping HTTP requests or poll state. A bad
+/// configuration is refused: the old one keeps running and the error shows on `/status.json`.
+async fn reload(
+    path: &Path,
+    state: &Arc<crate::serve::AppState>,
+    scheduler: &crate::schedule::Scheduler,
+) {
+    crate::service::reloading();
+    let old = state.config();
+    match config::load(path) {
+        Err(e) => {
+            for line in e.to_string().lines() {
+                tracing::error!("reload refused, still running the previous configuration: {line}");
+            }
+            state.set_reload_error(Some(e.to_string()));
+        }
+        Ok(mut new) => {
+            if new.server.listen != old.server.listen {
+                tracing::warn!(
+                    "[server] listen changed to {}; that takes effect after a restart",
+                    new.server.listen
+                );
+                new.server.listen = old.server.listen;
+            }
+            if new.archive.path != old.archive.path {
+                tracing::warn!("[archive] path changed; that takes effect after a restart");
+                new.archive.path = old.archive.path.clone();
+            }
+            if !new.server.base_url_given {
+                new.server.base_url = old.server.base_url.clone();
+            }
+            let curator = Arc::new(Curator::new(&new));
+            let (archive, c) = (Arc::clone(&state.archive), Arc::clone(&curator));
+            match tokio::task::spawn_blocking(move || {
+                archive.recurate(&|a| c.topics_for(a), &c.fingerprints())
+            })
+            .await
+            {
+                Ok(Ok(r)) if !r.changed.is_empty() || !r.removed.is_empty() => {
+                    tracing::info!(changed = ?r.changed, removed = ?r.removed, updated = r.updated, "topics changed; re-curated the archive");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!("re-curating after reload: {e}"),
+                Err(e) => tracing::error!("re-curating after reload: {e}"),
+            }
+            scheduler.poller().set_curator(curator);
+            let new = Arc::new(new);
+            state.set_config(Arc::clone(&new));
+            let (started, stopped) = scheduler.apply(&new);
+            tracing::info!(
+                started,
+                stopped,
+                sources = new.sources.len(),
+                topics = new.topics.len(),
+                "configuration reloaded"
+            );
+        }
+    }
+    crate::service::ready(&crate::service::summary(&state.config(), &state.archive));
 }
 
 async fn wait_for_signal() {

@@ -207,7 +207,8 @@ pub const FAILING_AFTER: u32 = 3;
 pub struct Poller {
     pub fetcher: Fetcher,
     pub archive: Arc<Archive>,
-    pub curator: Arc<Curator>,
+    /// The topics in force; a reload swaps them for every source at once.
+    curator: Arc<std::sync::RwLock<Arc<Curator>>>,
     /// Per-host politeness shared by every source.
     pub hosts: Arc<HostLimits>,
     pub max_interval: Duration,
@@ -222,13 +223,23 @@ impl Poller {
         Ok(Poller {
             fetcher: Fetcher::new(&config.polling.user_agent)?,
             archive,
-            curator,
+            curator: Arc::new(std::sync::RwLock::new(curator)),
             hosts: Arc::new(HostLimits::new(
                 config.polling.per_host,
                 config.polling.host_delay,
             )),
             max_interval: config.polling.max_interval,
         })
+    }
+
+    /// The topics in force.
+    pub fn curator(&self) -> Arc<Curator> {
+        Arc::clone(&self.curator.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Puts new topics in force (after a reload).
+    pub fn set_curator(&self, curator: Arc<Curator>) {
+        *self.curator.write().unwrap_or_else(|p| p.into_inner()) = curator;
     }
 
     /// Polls `sources` with at most `concurrency` at once; reports come back in `sources` order.
@@ -582,7 +593,7 @@ impl Poller {
         let archive = Arc::clone(&self.archive);
         let id = source.id.clone();
         let final_state = state.clone();
-        let curator = Arc::clone(&self.curator);
+        let curator = self.curator();
         let (counts, _) = tokio::task::spawn_blocking(move || {
             archive.ingest(
                 &id,

@@ -2,7 +2,8 @@
 //! ([`next_delay`]); the driver runs one task per enabled source until the shutdown token fires,
 //! then gives in-flight polls a grace period so their writes finish.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
@@ -10,7 +11,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::Config;
+use crate::config::{Config, Source};
 use crate::poll::Poller;
 use crate::service::Heartbeat;
 
@@ -84,70 +85,152 @@ pub async fn run(
     heartbeat: Arc<Heartbeat>,
     shutdown: CancellationToken,
 ) {
-    let permits = Arc::new(Semaphore::new(config.polling.concurrency));
-    let tracker = TaskTracker::new();
-    {
-        // the heartbeat the watchdog checks: it stops if this runtime is wedged
-        let shutdown = shutdown.clone();
+    let scheduler = Scheduler::new(config, poller, heartbeat, shutdown);
+    scheduler.apply(config);
+    scheduler.wait().await;
+}
+
+/// The running poll loops, one per enabled source, which a reload can change one by one.
+pub struct Scheduler {
+    poller: Poller,
+    /// `polling.concurrency`, shared by every source.
+    permits: Arc<Semaphore>,
+    tracker: TaskTracker,
+    /// source id → (its settings as last applied, the token that stops its loop).
+    running: Mutex<HashMap<String, (String, CancellationToken)>>,
+    shutdown: CancellationToken,
+}
+
+impl Scheduler {
+    /// A scheduler with its heartbeat ticking (the watchdog's proof of life).
+    pub fn new(
+        config: &Config,
+        poller: Poller,
+        heartbeat: Arc<Heartbeat>,
+        shutdown: CancellationToken,
+    ) -> Scheduler {
+        let tracker = TaskTracker::new();
+        let stop = shutdown.clone();
         tracker.spawn(async move {
             loop {
                 heartbeat.beat();
                 tokio::select! {
-                    _ = shutdown.cancelled() => break,
+                    _ = stop.cancelled() => break,
                     _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             }
         });
+        Scheduler {
+            poller,
+            permits: Arc::new(Semaphore::new(config.polling.concurrency)),
+            tracker,
+            running: Mutex::new(HashMap::new()),
+            shutdown,
+        }
     }
-    for source in config.sources.iter().filter(|s| s.enabled).cloned() {
-        let poller = poller.clone();
-        let permits = Arc::clone(&permits);
-        let shutdown = shutdown.clone();
-        tracker.spawn(async move {
-            let state = poller.archive.poll_state(&source.id).ok().flatten().unwrap_or_default();
-            if state.gone && state.validators_url.as_deref() == Some(source.url.as_str()) {
-                tracing::error!(source = %source.id, "source {} is gone (410); not polled: remove it from feeds.toml", source.id);
-                return;
+
+    /// The poller, whose curator a reload swaps.
+    pub fn poller(&self) -> &Poller {
+        &self.poller
+    }
+
+    /// Brings the running loops in line with `config`: removed and disabled sources stop,
+    /// changed ones restart with their new settings, new ones start, unchanged ones go on.
+    /// Returns (started, stopped).
+    pub fn apply(&self, config: &Config) -> (usize, usize) {
+        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        let wanted: HashMap<&str, String> = config
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| (s.id.as_str(), format!("{s:?}")))
+            .collect();
+        let mut stopped = 0;
+        running.retain(|id, (settings, token)| {
+            let keep = wanted.get(id.as_str()) == Some(settings);
+            if !keep {
+                token.cancel();
+                stopped += 1;
             }
-            let now = chrono::Utc::now();
-            let mut delay = match state.next_due {
-                Some(due) if due > now => (due - now).to_std().unwrap_or_default(),
-                _ => first_delay(source.interval, rand::rng().random::<f64>()),
-            };
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-                let _permit = tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    p = permits.acquire() => match p { Ok(p) => p, Err(_) => break },
-                };
-                let poll = poller.poll(&source);
-                tokio::pin!(poll);
-                let report = tokio::select! {
-                    r = &mut poll => r,
-                    _ = shutdown.cancelled() => {
-                        if tokio::time::timeout(SHUTDOWN_GRACE, &mut poll).await.is_err() {
-                            tracing::warn!(source = %source.id, "poll still running at shutdown; abandoned (nothing half-written: writes are transactional)");
-                        }
-                        break;
-                    }
-                };
-                if report.gone {
-                    break;
-                }
-                let now = chrono::Utc::now();
-                delay = report
-                    .next_due
-                    .and_then(|due| (due - now).to_std().ok())
-                    .unwrap_or(source.interval);
-                tracing::debug!(source = %source.id, next_in_s = delay.as_secs(), "scheduled");
-            }
+            keep
         });
+        let mut started = 0;
+        for source in config.sources.iter().filter(|s| s.enabled) {
+            if running.contains_key(&source.id) {
+                continue;
+            }
+            let token = self.shutdown.child_token();
+            running.insert(source.id.clone(), (format!("{source:?}"), token.clone()));
+            self.tracker.spawn(source_loop(
+                source.clone(),
+                self.poller.clone(),
+                Arc::clone(&self.permits),
+                token,
+            ));
+            started += 1;
+        }
+        (started, stopped)
     }
-    tracker.close();
-    tracker.wait().await;
+
+    /// Waits until every loop has stopped (after `shutdown`).
+    pub async fn wait(&self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+}
+
+/// One source's loop: wait until due, take a permit, poll, repeat.
+async fn source_loop(
+    source: Source,
+    poller: Poller,
+    permits: Arc<Semaphore>,
+    stop: CancellationToken,
+) {
+    let state = poller
+        .archive
+        .poll_state(&source.id)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if state.gone && state.validators_url.as_deref() == Some(source.url.as_str()) {
+        tracing::error!(source = %source.id, "source {} is gone (410); not polled: remove it from feeds.toml", source.id);
+        return;
+    }
+    let now = chrono::Utc::now();
+    let mut delay = match state.next_due {
+        Some(due) if due > now => (due - now).to_std().unwrap_or_default(),
+        _ => first_delay(source.interval, rand::rng().random::<f64>()),
+    };
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        let _permit = tokio::select! {
+            _ = stop.cancelled() => break,
+            p = permits.acquire() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let poll = poller.poll(&source);
+        tokio::pin!(poll);
+        let report = tokio::select! {
+            r = &mut poll => r,
+            _ = stop.cancelled() => {
+                if tokio::time::timeout(SHUTDOWN_GRACE, &mut poll).await.is_err() {
+                    tracing::warn!(source = %source.id, "poll still running at shutdown; abandoned (nothing half-written: writes are transactional)");
+                }
+                break;
+            }
+        };
+        if report.gone {
+            break;
+        }
+        let now = chrono::Utc::now();
+        delay = report
+            .next_due
+            .and_then(|due| (due - now).to_std().ok())
+            .unwrap_or(source.interval);
+        tracing::debug!(source = %source.id, next_in_s = delay.as_secs(), "scheduled");
+    }
 }
 
 #[cfg(test)]

@@ -47,6 +47,14 @@ pub fn status(status: &str) {
     send(&[NotifyState::Status(status)]);
 }
 
+/// A reload has begun (followed by [`ready`] when it is done).
+pub fn reloading() {
+    match NotifyState::monotonic_usec_now() {
+        Ok(now) => send(&[NotifyState::Reloading, now]),
+        Err(_) => send(&[NotifyState::Reloading]),
+    }
+}
+
 /// Shutdown has begun.
 pub fn stopping() {
     send(&[NotifyState::Stopping]);
@@ -75,11 +83,11 @@ pub fn summary(config: &Config, archive: &Archive) -> String {
 /// Pings the watchdog at half its interval while the heartbeat is fresh and the archive reads;
 /// refreshes `STATUS=` every minute. Returns when `shutdown` fires.
 pub async fn watchdog(
-    config: Arc<Config>,
-    archive: Arc<Archive>,
+    app: Arc<crate::serve::AppState>,
     heartbeat: Arc<Heartbeat>,
     shutdown: CancellationToken,
 ) {
+    let archive = Arc::clone(&app.archive);
     let interval = sd_notify::watchdog_enabled().map(|d| d / 2);
     let tick = interval
         .unwrap_or(Duration::from_secs(60))
@@ -105,7 +113,7 @@ pub async fn watchdog(
         since_status += tick;
         if since_status >= Duration::from_secs(60) {
             since_status = Duration::ZERO;
-            status(&summary(&config, &archive));
+            status(&summary(&app.config(), &archive));
         }
     }
 }

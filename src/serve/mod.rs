@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -26,7 +26,10 @@ type FeedCache = Mutex<HashMap<(String, Format), (u64, Arc<Rendered>)>>;
 /// What every request handler shares.
 pub struct AppState {
     pub archive: Arc<Archive>,
-    pub config: Arc<Config>,
+    /// The configuration in force; a reload swaps it.
+    config: RwLock<Arc<Config>>,
+    /// Why the last reload was refused, if it was (shown on `/status`).
+    reload_error: Mutex<Option<String>>,
     /// (topic, format) → (archive generation it was rendered at, rendering).
     cache: FeedCache,
     /// `Cache-Control: max-age`: the shortest polling interval, since nothing changes faster.
@@ -44,10 +47,36 @@ impl AppState {
             .unwrap_or(config.polling.interval.as_secs());
         Arc::new(AppState {
             archive,
-            config,
+            config: RwLock::new(config),
+            reload_error: Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
             max_age,
         })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Puts a reloaded configuration in force; cached feeds are dropped (titles, limits and
+    /// queries may have changed).
+    pub fn set_config(&self, config: Arc<Config>) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        *self.reload_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Records a refused reload.
+    pub fn set_reload_error(&self, error: Option<String>) {
+        *self.reload_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+
+    fn reload_error(&self) -> Option<String> {
+        self.reload_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The topic's feed, from the cache unless the topic changed since it was rendered.
@@ -63,7 +92,7 @@ impl AppState {
         {
             return Ok(Arc::clone(r));
         }
-        let rendered = Arc::new(render_topic(&self.archive, &self.config, topic, format)?);
+        let rendered = Arc::new(render_topic(&self.archive, &self.config(), topic, format)?);
         tracing::debug!(
             topic,
             format = format.ext(),
@@ -156,7 +185,7 @@ async fn topic_feed(
         )
             .into_response();
     };
-    if !state.config.topics.iter().any(|t| t.id == id) {
+    if !state.config().topics.iter().any(|t| t.id == id) {
         return (StatusCode::NOT_FOUND, format!("no topic {id:?}\n")).into_response();
     }
     let st = Arc::clone(&state);
@@ -203,11 +232,12 @@ async fn topic_feed(
 }
 
 async fn status_json(State(state): State<Arc<AppState>>) -> Response {
-    match crate::status::sources(&state.config, &state.archive, Utc::now()) {
+    match crate::status::sources(&state.config(), &state.archive, Utc::now()) {
         Ok(rows) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "sources": rows }).to_string(),
+            serde_json::json!({ "sources": rows, "config_error": state.reload_error() })
+                .to_string(),
         )
             .into_response(),
         Err(e) => (
@@ -219,7 +249,7 @@ async fn status_json(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn status_rss(State(state): State<Arc<AppState>>) -> Response {
-    match crate::status::events_rss(&state.archive, &state.config.server.base_url) {
+    match crate::status::events_rss(&state.archive, &state.config().server.base_url) {
         Ok(body) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
@@ -235,7 +265,7 @@ async fn status_rss(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn status_page(State(state): State<Arc<AppState>>) -> Response {
-    let rows = match crate::status::sources(&state.config, &state.archive, Utc::now()) {
+    let rows = match crate::status::sources(&state.config(), &state.archive, Utc::now()) {
         Ok(rows) => rows,
         Err(e) => {
             return (
@@ -283,8 +313,8 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         )
             .into_response();
     }
-    let sources: Vec<serde_json::Value> = state
-        .config
+    let config = state.config();
+    let sources: Vec<serde_json::Value> = config
         .sources
         .iter()
         .filter(|s| s.enabled)
@@ -334,10 +364,11 @@ fn attr(s: &str) -> String {
 }
 
 async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
-    let site = Site::new(&state.config);
+    let config = state.config();
+    let site = Site::new(&config);
     let mut head = String::new();
     let mut rows = String::new();
-    for t in &state.config.topics {
+    for t in &config.topics {
         for (format, mime) in [
             (Format::Rss, "application/rss+xml"),
             (Format::Atom, "application/atom+xml"),
@@ -371,6 +402,6 @@ async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
     Html(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette</title>\n{head}<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}li{{list-style:none;margin-bottom:1.5em}}</style></head>\n<body><h1>gazette</h1><p>{} articles from {} sources.</p><ul>\n{rows}</ul></body></html>\n",
         state.archive.len(),
-        state.config.sources.iter().filter(|s| s.enabled).count()
+        state.config().sources.iter().filter(|s| s.enabled).count()
     ))
 }

@@ -67,3 +67,116 @@ fn sd_notify_ready_after_bind_status_watchdog_and_stopping() {
     );
     assert_eq!(daemon.stop(), Some(0));
 }
+
+#[test]
+fn sighup_applies_a_good_config_and_refuses_a_bad_one() {
+    let server = FixtureServer::start();
+    server.route(
+        "/a.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    server.route(
+        "/b.json",
+        Reply::ok("application/feed+json", fixture("same-story.json")),
+    );
+    let topic =
+        |query: &str| format!("[[topic]]\nid = \"watch\"\ntitle = \"Watch\"\nquery = '{query}'\n");
+    let home = Gazette::new(&format!(
+        "{}{}",
+        source("a", &server.url("/a.rss"), "interval = \"3s\""),
+        topic("science OR park")
+    ));
+    let path = home.dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&path).expect("bind notify socket");
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut daemon = home.start_with_env(&[("NOTIFY_SOCKET", path.to_str().expect("path"))]);
+    let mut seen = Vec::new();
+    assert!(
+        messages_until(&sock, "READY=1", Duration::from_secs(10), &mut seen),
+        "{seen:?}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(70);
+    while server.hits("/a.rss") == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let titles = |d: &crate::support::Daemon| -> Vec<String> {
+        let r = http_get(d.addr, "/topics/watch.json", &[]);
+        let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+        doc["items"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|i| i["title"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while titles(&daemon).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(titles(&daemon), ["Haidian opens a new science park"]);
+
+    // a good config: a new source, and the topic's query edited
+    let config = std::fs::read_to_string(home.config_path()).expect("config");
+    let good = config.replace("science OR park", "patent* OR IP")
+        + &source("b", &server.url("/b.json"), "interval = \"2s\"");
+    std::fs::write(home.config_path(), good).expect("write");
+    let hup = |d: &crate::support::Daemon| {
+        std::process::Command::new("kill")
+            .args(["-HUP", &d.child.id().to_string()])
+            .status()
+            .expect("kill")
+    };
+    seen.clear();
+    hup(&daemon);
+    assert!(
+        messages_until(&sock, "RELOADING=1", Duration::from_secs(5), &mut seen),
+        "{seen:?}"
+    );
+    assert!(
+        messages_until(&sock, "READY=1", Duration::from_secs(10), &mut seen),
+        "{seen:?}"
+    );
+    let now = titles(&daemon);
+    assert!(
+        now.iter().any(|t| t.contains("Zhongguancun")),
+        "old articles re-curated: {now:?}"
+    );
+    assert!(!now.iter().any(|t| t.contains("science park")), "{now:?}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.hits("/b.json") == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        server.hits("/b.json") >= 1,
+        "the new source is polled: {}",
+        daemon.log.lock().expect("log")
+    );
+
+    // a bad config is refused and the running one stays
+    std::fs::write(home.config_path(), "[[source]\nid = broken\n").expect("write");
+    seen.clear();
+    hup(&daemon);
+    assert!(
+        messages_until(&sock, "READY=1", Duration::from_secs(10), &mut seen),
+        "{seen:?}"
+    );
+    let status: serde_json::Value =
+        serde_json::from_slice(&http_get(daemon.addr, "/status.json", &[]).body).expect("json");
+    assert!(
+        status["config_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("invalid TOML")),
+        "{status}"
+    );
+    assert_eq!(
+        status["sources"].as_array().map(Vec::len),
+        Some(2),
+        "still running the previous config"
+    );
+    assert!(!titles(&daemon).is_empty());
+    assert!(daemon.log.lock().expect("log").contains("reload refused"));
+    assert_eq!(daemon.stop(), Some(0));
+}
