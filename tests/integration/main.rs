@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod crash;
 mod operations;
 mod pages;
 mod polling;
