@@ -240,7 +240,12 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
 
 /// Opens the archive and brings topic memberships up to date with the configured topics.
 fn open_archive(config: &Config) -> anyhow::Result<(Arc<Archive>, Arc<Curator>)> {
-    let archive = Archive::open(&config.archive.path, config.archive.dedup_window)?;
+    let mut archive = Archive::open(&config.archive.path, config.archive.dedup_window)?;
+    archive.set_retention(config.archive.retention);
+    let pruned = archive.prune(Utc::now())?;
+    if pruned > 0 {
+        tracing::info!(pruned, "pruned articles past the retention period");
+    }
     let curator = Curator::new(config);
     let report = archive.recurate(&|a| curator.topics_for(a), &curator.fingerprints())?;
     if !report.changed.is_empty() || !report.removed.is_empty() {
@@ -707,6 +712,11 @@ fn run(config: Config, config_path: &Path) -> anyhow::Result<ExitCode> {
         tokio::spawn(crate::service::watchdog(
             Arc::clone(&state),
             heartbeat,
+            shutdown.clone(),
+        ));
+        tokio::spawn(crate::housekeeping::run(
+            Arc::clone(&archive),
+            config.archive.clone(),
             shutdown.clone(),
         ));
         tokio::spawn(reload_on_hangup(

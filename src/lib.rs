@@ -21,4 +21,5 @@ pub mod model;
 pub mod poll;
 pub mod status;
 pub mod service;
+pub mod housekeeping;
 pub mod cli;

@@ -94,6 +94,16 @@ impl Archive {
                 }
             }
         }
+        // pruned articles keep their dedup entries (and identities)
+        for item in self.tombstones.iter() {
+            let (k, v) = item?;
+            let id = String::from_utf8_lossy(&k).into_owned();
+            let stone: super::Tombstone = decode(&id, &v)?;
+            for d in &stone.dedup_keys {
+                expected.insert((Tree::Dedup as u8, keys::dedup(&d.title, d.published, &id)));
+            }
+            ids.insert(id);
+        }
         for (tree, t, name) in [
             (Tree::ByTime, &self.by_time, "by_time"),
             (Tree::BySource, &self.by_source, "by_source"),
@@ -176,6 +186,20 @@ impl Archive {
             if ops.len() > 5_000 {
                 self.apply(&std::mem::take(&mut ops))?;
             }
+        }
+        for item in self.tombstones.iter() {
+            let (k, v) = item?;
+            let id = String::from_utf8_lossy(&k).into_owned();
+            if let Ok(stone) = decode::<super::Tombstone>(&id, &v) {
+                for d in &stone.dedup_keys {
+                    ops.push(Op::Put(
+                        Tree::Dedup,
+                        keys::dedup(&d.title, d.published, &id),
+                        Vec::new(),
+                    ));
+                }
+            }
+            ids.insert(id);
         }
         self.apply(&ops)?;
         for item in self.identity.iter() {

@@ -106,6 +106,11 @@ pub struct Archive {
     topics: sled::Tree,
     /// Source health events, keyed by time: the operators' `/status.rss`.
     events: sled::Tree,
+    /// Pruned articles: id → JSON [`Tombstone`]. Their dedup and identity entries stay, so a
+    /// feed that still lists them does not bring them back.
+    tombstones: sled::Tree,
+    /// Articles published longer ago than this are pruned (and not stored when they arrive).
+    retention: Option<chrono::Duration>,
     meta: sled::Tree,
     /// Bumped for a topic whenever an article in it (before or after) is written, so cached
     /// renderings know when they are stale.
@@ -132,6 +137,15 @@ enum Tree {
     Sources,
     Topics,
     Events,
+    Tombstones,
+}
+
+/// What is left of a pruned article: enough to recognise it if a feed still lists it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Tombstone {
+    pub pruned_at: DateTime<Utc>,
+    pub published: DateTime<Utc>,
+    pub dedup_keys: Vec<crate::model::DedupKey>,
 }
 
 impl Archive {
@@ -184,6 +198,8 @@ impl Archive {
             sources: db.open_tree("sources")?,
             topics: db.open_tree("topics")?,
             events: db.open_tree("events")?,
+            tombstones: db.open_tree("tombstones")?,
+            retention: None,
             meta,
             generations: Mutex::new(HashMap::new()),
             db,
@@ -191,6 +207,64 @@ impl Archive {
             dedup_window: chrono::Duration::from_std(dedup_window)
                 .unwrap_or(chrono::Duration::hours(48)),
         })
+    }
+
+    /// Keep articles only this long after publication (`[archive] retention`).
+    pub fn set_retention(&mut self, retention: Option<Duration>) {
+        self.retention = retention.and_then(|r| chrono::Duration::from_std(r).ok());
+    }
+
+    /// Whether an article id was pruned.
+    pub fn is_tombstoned(&self, id: &str) -> Result<bool, ArchiveError> {
+        Ok(self.tombstones.contains_key(id.as_bytes())?)
+    }
+
+    /// Removes articles published before `now - retention`, leaving tombstones; returns how
+    /// many were pruned.
+    pub fn prune(&self, now: DateTime<Utc>) -> Result<usize, ArchiveError> {
+        let Some(retention) = self.retention else {
+            return Ok(0);
+        };
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let end = keys::ts(now - retention);
+        let mut ops = Vec::new();
+        let mut touched = BTreeSet::new();
+        let mut n = 0;
+        for item in self.by_time.range(..end.to_vec()) {
+            let (k, _) = item?;
+            let id = String::from_utf8_lossy(&k[8..]).into_owned();
+            let Some(a) = self.get(&id)? else { continue };
+            ops.push(Op::Del(Tree::Articles, id.as_bytes().to_vec()));
+            ops.push(Op::Del(Tree::ByTime, k.to_vec()));
+            for s in &a.sources {
+                ops.push(Op::Del(
+                    Tree::BySource,
+                    keys::by_source(s, a.published, &id),
+                ));
+            }
+            for t in &a.topics {
+                ops.push(Op::Del(Tree::Topics, keys::topic(t, a.published, &id)));
+                touched.insert(t.clone());
+            }
+            let stone = Tombstone {
+                pruned_at: now,
+                published: a.published,
+                dedup_keys: a.dedup_keys.clone(),
+            };
+            ops.push(Op::Put(
+                Tree::Tombstones,
+                id.as_bytes().to_vec(),
+                encode(&stone)?,
+            ));
+            n += 1;
+            if ops.len() > 5_000 {
+                self.apply(&std::mem::take(&mut ops))?;
+            }
+        }
+        self.apply(&ops)?;
+        self.db.flush()?;
+        self.bump(touched);
+        Ok(n)
     }
 
     /// Where the archive lives.
@@ -398,6 +472,10 @@ impl Archive {
         batch: &mut Batch,
         now: DateTime<Utc>,
     ) -> Result<Outcome, ArchiveError> {
+        // older than the retention period: not kept (it would be pruned at once)
+        if self.retention.is_some_and(|r| c.published < now - r) {
+            return Ok(Outcome::Unchanged);
+        }
         let identity_key = keys::identity(&c.source, &c.identity);
         let known = match batch.identities.get(&identity_key) {
             Some(id) => Some(id.clone()),
@@ -406,6 +484,11 @@ impl Archive {
                 .get(&identity_key)?
                 .map(|v| String::from_utf8_lossy(&v).into_owned()),
         };
+        if let Some(id) = &known
+            && self.is_tombstoned(id)?
+        {
+            return Ok(Outcome::Unchanged);
+        }
         if let Some(id) = known
             && let Some(existing) = self.load_into(&id, batch)?
         {
@@ -419,7 +502,13 @@ impl Archive {
             });
         }
         // A dangling identity entry (index damage): fall through and re-place the entry.
-        if let Some(id) = self.find_same_story(c, batch)?
+        let same = self.find_same_story(c, batch)?;
+        if let Some(id) = &same
+            && self.is_tombstoned(id)?
+        {
+            return Ok(Outcome::Unchanged);
+        }
+        if let Some(id) = same
             && let Some(existing) = self.load_into(&id, batch)?
         {
             let merged = merge::merge(&existing, c, Relation::SameStory, now);
@@ -493,9 +582,20 @@ impl Archive {
             &self.sources,
             &self.topics,
             &self.events,
+            &self.tombstones,
         );
         let result = trees.transaction(
-            |(articles, by_time, by_source, dedup, identity, sources, topics, events)| {
+            |(
+                articles,
+                by_time,
+                by_source,
+                dedup,
+                identity,
+                sources,
+                topics,
+                events,
+                tombstones,
+            )| {
                 for op in ops {
                     let (tree, key) = match op {
                         Op::Put(t, k, _) | Op::Del(t, k) => (t, k),
@@ -509,6 +609,7 @@ impl Archive {
                         Tree::Sources => sources,
                         Tree::Topics => topics,
                         Tree::Events => events,
+                        Tree::Tombstones => tombstones,
                     };
                     match op {
                         Op::Put(_, _, v) => {

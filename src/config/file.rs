@@ -25,6 +25,9 @@ pub struct FileConfig {
 pub struct FileArchive {
     pub path: Option<Spanned<String>>,
     pub dedup_window: Option<Spanned<String>>,
+    pub retention: Option<Spanned<String>>,
+    pub backup_every: Option<Spanned<String>>,
+    pub backup_keep: Option<Spanned<i64>>,
 }
 
 /// `[server]`
@@ -97,7 +100,13 @@ pub struct FileTopic {
 /// The keys each table accepts; used to report *every* unknown key at once, with a suggestion,
 /// before serde (which stops at the first) sees the file.
 pub const TOP_KEYS: &[&str] = &["archive", "server", "polling", "source", "topic"];
-pub const ARCHIVE_KEYS: &[&str] = &["path", "dedup_window"];
+pub const ARCHIVE_KEYS: &[&str] = &[
+    "path",
+    "dedup_window",
+    "retention",
+    "backup_every",
+    "backup_keep",
+];
 pub const SERVER_KEYS: &[&str] = &["listen", "base_url"];
 pub const POLLING_KEYS: &[&str] = &[
     "interval",

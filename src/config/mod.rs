@@ -41,6 +41,15 @@ pub struct ArchiveConfig {
     /// Two entries with the same normalized title are one article when their publication
     /// instants are at most this far apart.
     pub dedup_window: Duration,
+    /// Articles published longer ago are pruned (tombstones keep them from coming back);
+    /// `None` keeps everything.
+    pub retention: Option<Duration>,
+    /// How often the daemon writes a compressed JSON Lines snapshot (`None`: never).
+    pub backup_every: Option<Duration>,
+    /// How many snapshots are kept.
+    pub backup_keep: usize,
+    /// Where snapshots go: `backups/` beside the archive directory.
+    pub backup_dir: PathBuf,
 }
 
 /// `[server]`
@@ -332,6 +341,10 @@ impl Validator<'_> {
         let mut archive = ArchiveConfig {
             path: base_dir.join(DEFAULT_ARCHIVE_PATH),
             dedup_window: Duration::from_secs(48 * 3600),
+            retention: None,
+            backup_every: None,
+            backup_keep: 7,
+            backup_dir: PathBuf::new(),
         };
         if let Some(a) = &raw.archive {
             if let Some(p) = &a.path {
@@ -341,12 +354,29 @@ impl Validator<'_> {
                     archive.path = base_dir.join(p.get_ref());
                 }
             }
+            if let Some(r) = &a.retention {
+                archive.retention = self.duration(r, "[archive]", "retention");
+            }
+            if let Some(b) = &a.backup_every {
+                archive.backup_every = self.duration(b, "[archive]", "backup_every");
+            }
+            if let Some(k) = &a.backup_keep {
+                match usize::try_from(*k.get_ref()) {
+                    Ok(n) if (1..=1000).contains(&n) => archive.backup_keep = n,
+                    _ => self.push(k, "[archive]", "backup_keep", "must be between 1 and 1000"),
+                }
+            }
             if let Some(w) = &a.dedup_window
                 && let Some(d) = self.duration(w, "[archive]", "dedup_window")
             {
                 archive.dedup_window = d;
             }
         }
+
+        archive.backup_dir = archive
+            .path
+            .parent()
+            .map_or_else(|| PathBuf::from("backups"), |p| p.join("backups"));
 
         // [server]
         let mut server = ServerConfig {

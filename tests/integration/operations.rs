@@ -155,3 +155,87 @@ fn json_logs_for_log_shippers() {
     assert_eq!(polled["fields"]["new"], 2);
     assert_eq!(polled["level"], "INFO");
 }
+
+#[test]
+fn retention_prunes_old_articles_and_tombstones_keep_them_from_coming_back() {
+    let server = FixtureServer::start();
+    // the same-story fixtures are from 2016; one fresh article is from today
+    let fresh = format!(
+        "<rss version=\"2.0\"><channel><title>t</title><item><title>Fresh news</title><guid>fresh</guid><pubDate>{}</pubDate></item></channel></rss>",
+        chrono::Utc::now().to_rfc2822()
+    );
+    server.route("/fresh.rss", Reply::ok("application/rss+xml", fresh));
+    let home = home_with_articles(&server);
+    let config = std::fs::read_to_string(home.config_path()).expect("config");
+    std::fs::write(
+        home.config_path(),
+        config.clone() + &source("fresh", &server.url("/fresh.rss"), ""),
+    )
+    .expect("write");
+    assert_eq!(home.run(&["poll", "--source", "fresh"]).code, 0);
+    assert_eq!(home.run(&["articles", "--json"]).json_lines().len(), 5);
+    // a year of retention: everything from 2016 goes, the fresh article stays
+    let with_retention = std::fs::read_to_string(home.config_path())
+        .expect("config")
+        .replace(
+            "path = \"archive\"\n",
+            "path = \"archive\"\nretention = \"365d\"\n",
+        );
+    std::fs::write(home.config_path(), with_retention).expect("write");
+    let left = home.run(&["articles", "--json"]).json_lines();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["title"], "Fresh news");
+    // the feeds still list the old stories: they do not come back
+    let run = home.run(&["poll"]);
+    assert!(
+        run.stdout
+            .contains("total: 4 sources, 4 ok, 0 failed; 0 new"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(home.run(&["articles", "--json"]).json_lines().len(), 1);
+    let run = home.run(&["verify"]);
+    assert_eq!(run.code, 0, "tombstones are consistent: {}", run.stdout);
+    assert_eq!(home.run(&["verify", "--repair"]).code, 0);
+    let run = home.run(&["poll"]);
+    assert!(
+        run.stdout.contains("0 new"),
+        "repair keeps the tombstones: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_daemon_writes_compressed_snapshots_and_keeps_the_newest() {
+    let server = FixtureServer::start();
+    let home = home_with_articles(&server);
+    let config = std::fs::read_to_string(home.config_path())
+        .expect("config")
+        .replace(
+            "path = \"archive\"\n",
+            "path = \"archive\"\nbackup_every = \"1s\"\nbackup_keep = 2\n",
+        );
+    std::fs::write(home.config_path(), config).expect("write");
+    let mut daemon = home.start();
+    let dir = home.dir.path().join("backups");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while gazette::housekeeping::snapshots(&dir).is_empty() && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(daemon.stop(), Some(0));
+    let snaps = gazette::housekeeping::snapshots(&dir);
+    assert!(!snaps.is_empty() && snaps.len() <= 2, "{snaps:?}");
+    // a snapshot restores into a fresh archive
+    let fresh = Gazette::new("");
+    let run = fresh.run(&[
+        "import",
+        snaps.last().and_then(|p| p.to_str()).expect("path"),
+    ]);
+    assert!(
+        run.stdout.contains("imported: 4 new"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
