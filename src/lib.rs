@@ -22,4 +22,5 @@ pub mod poll;
 pub mod status;
 pub mod service;
 pub mod housekeeping;
+pub mod telemetry;
 pub mod cli;

@@ -300,6 +300,28 @@ impl Poller {
             )
             .await;
         report.elapsed = started.elapsed();
+        {
+            use crate::telemetry as t;
+            let outcome_label = match (&outcome, report.not_modified, report.gone) {
+                (Ok(_), true, _) => "not_modified",
+                (Ok(_), false, _) => "ok",
+                (Err(_), _, true) => "gone",
+                (Err(_), _, false) => "failed",
+            };
+            metrics::counter!(t::POLLS, "outcome" => outcome_label).increment(1);
+            metrics::histogram!(t::FETCH_SECONDS).record(report.elapsed.as_secs_f64());
+            metrics::counter!(t::FETCHED_BYTES).increment(report.bytes as u64);
+            if let Ok(c) = &outcome {
+                for (label, n) in [
+                    ("new", c.new),
+                    ("duplicate", c.duplicate),
+                    ("updated", c.updated),
+                    ("unchanged", c.unchanged),
+                ] {
+                    metrics::counter!(t::ARTICLES, "result" => label).increment(u64::from(n));
+                }
+            }
+        }
         match outcome {
             Ok(counts) => {
                 report.result = Ok(counts);

@@ -702,6 +702,11 @@ impl Archive {
         Ok(())
     }
 
+    /// Bytes the archive takes on disk (0 if sled cannot tell).
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+
     /// How many articles are archived.
     pub fn len(&self) -> usize {
         self.articles.len()

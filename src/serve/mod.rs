@@ -28,6 +28,8 @@ pub struct AppState {
     pub archive: Arc<Archive>,
     /// The configuration in force; a reload swaps it.
     config: RwLock<Arc<Config>>,
+    /// The Prometheus recorder's handle, for `/metrics` (none outside the daemon).
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Why the last reload was refused, if it was (shown on `/status`).
     reload_error: Mutex<Option<String>>,
     /// (topic, format) → (archive generation it was rendered at, rendering).
@@ -48,6 +50,7 @@ impl AppState {
         Arc::new(AppState {
             archive,
             config: RwLock::new(config),
+            metrics: crate::telemetry::install(),
             reload_error: Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
             max_age,
@@ -90,8 +93,10 @@ impl AppState {
             .get(&key)
             && *g == generation
         {
+            metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => "hit").increment(1);
             return Ok(Arc::clone(r));
         }
+        metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => "miss").increment(1);
         let rendered = Arc::new(render_topic(&self.archive, &self.config(), topic, format)?);
         tracing::debug!(
             topic,
@@ -116,8 +121,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status", axum::routing::get(status_page))
         .route("/status.json", axum::routing::get(status_json))
         .route("/status.rss", axum::routing::get(status_rss))
+        .route("/metrics", axum::routing::get(metrics_text))
         .route("/topics/{file}", axum::routing::get(topic_feed))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(axum::middleware::from_fn(count_requests))
         .layer(CompressionLayer::new().gzip(true).br(true))
         .with_state(state)
 }
@@ -229,6 +236,44 @@ async fn topic_feed(
         rendered.content_type.to_string(),
     );
     (StatusCode::OK, out, rendered.body.clone()).into_response()
+}
+
+/// Counts every request by its route pattern (not the raw path: bounded label values).
+async fn count_requests(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        // "/topics/{file}" → "/topics/:file": braces in label values trip some parsers
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().replace('{', ":").replace('}', ""));
+    let response = next.run(req).await;
+    metrics::counter!(crate::telemetry::HTTP_REQUESTS, "route" => route, "status" => response.status().as_u16().to_string()).increment(1);
+    response
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    let Some(handle) = &state.metrics else {
+        return (
+            StatusCode::NOT_FOUND,
+            "metrics are not recorded in this process\n",
+        )
+            .into_response();
+    };
+    use crate::telemetry as t;
+    for topic in &state.config().topics {
+        metrics::gauge!(t::TOPIC_ARTICLES, "topic" => topic.id.clone())
+            .set(state.archive.topic_len(&topic.id) as f64);
+    }
+    metrics::gauge!(t::ARCHIVE_ARTICLES).set(state.archive.len() as f64);
+    metrics::gauge!(t::ARCHIVE_BYTES).set(state.archive.size_on_disk() as f64);
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
 }
 
 async fn status_json(State(state): State<Arc<AppState>>) -> Response {

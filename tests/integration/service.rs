@@ -180,3 +180,84 @@ fn sighup_applies_a_good_config_and_refuses_a_bad_one() {
     assert!(daemon.log.lock().expect("log").contains("reload refused"));
     assert_eq!(daemon.stop(), Some(0));
 }
+
+#[test]
+fn metrics_are_valid_prometheus_text() {
+    let server = FixtureServer::start();
+    server.route(
+        "/a.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    server.route("/down", Reply::status(500));
+    let home = Gazette::new(&format!(
+        "{}{}[[topic]]\nid = \"ip\"\ntitle = \"IP\"\nquery = 'IP OR patent* OR park'\n",
+        source("a", &server.url("/a.rss"), "interval = \"2s\""),
+        source("down", &server.url("/down"), "interval = \"2s\"")
+    ));
+    let mut daemon = home.start();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (server.hits("/a.rss") == 0 || server.hits("/down") == 0) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..2 {
+        assert_eq!(http_get(daemon.addr, "/topics/ip.rss", &[]).status, 200);
+    }
+    let r = http_get(daemon.addr, "/metrics", &[]);
+    assert_eq!(r.status, 200);
+    let text = String::from_utf8_lossy(&r.body).into_owned();
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
+        .expect("Prometheus text format");
+    let value = |name: &str, label: Option<(&str, &str)>| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name && label.is_none_or(|(k, v)| s.labels.get(k) == Some(v)))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => 0.0,
+            })
+            .sum()
+    };
+    assert!(
+        value("gazette_polls_total", Some(("outcome", "ok"))) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        value("gazette_polls_total", Some(("outcome", "failed"))) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        value("gazette_articles_total", Some(("result", "new"))) >= 2.0,
+        "{text}"
+    );
+    assert!(value("gazette_fetched_bytes_total", None) > 0.0, "{text}");
+    assert_eq!(
+        value("gazette_topic_articles", Some(("topic", "ip"))),
+        2.0,
+        "{text}"
+    );
+    assert!(value("gazette_archive_bytes", None) > 0.0, "{text}");
+    assert!(
+        value("gazette_render_cache_total", Some(("result", "hit"))) >= 1.0,
+        "{text}"
+    );
+    assert!(
+        value(
+            "gazette_http_requests_total",
+            Some(("route", "/topics/:file"))
+        ) >= 2.0,
+        "{text}"
+    );
+    assert!(
+        scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "gazette_fetch_seconds"
+                || s.metric.starts_with("gazette_fetch_seconds")),
+        "{text}"
+    );
+    assert_eq!(daemon.stop(), Some(0));
+}
