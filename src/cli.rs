@@ -89,6 +89,8 @@ pub enum Command {
     },
     /// Load an export into this archive, deduplicating as ingestion does.
     Import { file: PathBuf },
+    /// Print `[[source]]` blocks for every feed in an OPML file, to append to feeds.toml.
+    ImportOpml { file: PathBuf },
     /// Every source's health: state, last success, next poll, failures, last error, articles.
     Status {
         /// One JSON document (the same as `/status.json`).
@@ -182,6 +184,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Verify { repair } => with_config(&cli.config, |c| verify(c, repair)),
         Command::Export { output } => with_config(&cli.config, |c| export(c, output.as_deref())),
         Command::Import { file } => with_config(&cli.config, |c| import(c, &file)),
+        Command::ImportOpml { file } => import_opml(&cli.config, &file),
         Command::Explain { article_id, topic } => {
             with_config(&cli.config, |c| explain(c, &article_id, topic.as_deref()))
         }
@@ -550,6 +553,23 @@ fn import(config: Config, file: &Path) -> anyhow::Result<ExitCode> {
     println!(
         "imported: {} new, {} merged into existing articles, {} source states",
         done.new, done.merged, done.source_states
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_opml(config_path: &Path, file: &Path) -> anyhow::Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    // ids already in feeds.toml are avoided; without a config there is nothing to avoid
+    let taken: std::collections::HashSet<String> = config::load(config_path)
+        .map(|c| c.sources.into_iter().map(|s| s.id).collect())
+        .unwrap_or_default();
+    let found = crate::opml::sources_from_opml(&text, &taken)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    print!("{}", crate::opml::toml_blocks(&found));
+    eprintln!(
+        "{} feeds; append them to feeds.toml and run `gazette check`",
+        found.len()
     );
     Ok(ExitCode::SUCCESS)
 }

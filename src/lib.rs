@@ -23,4 +23,5 @@ pub mod status;
 pub mod service;
 pub mod housekeeping;
 pub mod telemetry;
+pub mod opml;
 pub mod cli;

@@ -122,6 +122,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/status.json", axum::routing::get(status_json))
         .route("/status.rss", axum::routing::get(status_rss))
         .route("/metrics", axum::routing::get(metrics_text))
+        .route(
+            "/sources.opml",
+            axum::routing::get(|State(state): State<Arc<AppState>>| async move {
+                opml_response(crate::opml::sources_opml(&state.config()))
+            }),
+        )
+        .route(
+            "/topics.opml",
+            axum::routing::get(|State(state): State<Arc<AppState>>| async move {
+                opml_response(crate::opml::topics_opml(&state.config()))
+            }),
+        )
         .route("/topics/{file}", axum::routing::get(topic_feed))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::from_fn(count_requests))
@@ -238,13 +250,25 @@ async fn topic_feed(
     (StatusCode::OK, out, rendered.body.clone()).into_response()
 }
 
+fn opml_response(body: String) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
 /// Counts every request by its route pattern (not the raw path: bounded label values).
 async fn count_requests(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
         // "/topics/{file}" → "/topics/:file": braces in label values trip some parsers
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().replace('{', ":").replace('}', ""));
+        .map_or_else(
+            || "unmatched".to_string(),
+            |p| p.as_str().replace('{', ":").replace('}', ""),
+        );
     let response = next.run(req).await;
     metrics::counter!(crate::telemetry::HTTP_REQUESTS, "route" => route, "status" => response.status().as_u16().to_string()).increment(1);
     response

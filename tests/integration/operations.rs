@@ -239,3 +239,50 @@ fn the_daemon_writes_compressed_snapshots_and_keeps_the_newest() {
         run.stderr
     );
 }
+
+#[test]
+fn opml_in_and_out() {
+    let server = FixtureServer::start();
+    let home = home_with_articles(&server);
+    let opml =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/subscriptions.opml");
+    let run = home.run(&["import-opml", opml.to_str().expect("path")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("4 feeds"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("id = \"china-daily-2\""),
+        "duplicate titles get unique ids: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("tags = [\"ip\"]"), "{}", run.stdout);
+    let config = std::fs::read_to_string(home.config_path()).expect("config");
+    // the daemon below must not reach the internet: point the imported feeds at a closed
+    // loopback port
+    let imported = run.stdout.replace("https://", "http://127.0.0.1:1/");
+    std::fs::write(home.config_path(), format!("{config}\n{imported}")).expect("append");
+    let check = home.run(&["check"]);
+    assert_eq!(
+        check.stdout.trim(),
+        "ok: 7 sources, 1 topics",
+        "{}",
+        check.stderr
+    );
+
+    let daemon = home.start();
+    let sources = crate::support::http_get(daemon.addr, "/sources.opml", &[]);
+    assert_eq!(
+        sources.headers.get("content-type").map(String::as_str),
+        Some("text/x-opml; charset=utf-8")
+    );
+    let doc = opml::OPML::from_str(&String::from_utf8_lossy(&sources.body)).expect("valid OPML");
+    assert_eq!(doc.body.outlines.len(), 7);
+    let topics = crate::support::http_get(daemon.addr, "/topics.opml", &[]);
+    let doc = opml::OPML::from_str(&String::from_utf8_lossy(&topics.body)).expect("valid OPML");
+    assert_eq!(doc.body.outlines.len(), 1);
+    assert!(
+        doc.body.outlines[0]
+            .xml_url
+            .as_deref()
+            .is_some_and(|u| u.ends_with("/topics/ip.atom"))
+    );
+}
