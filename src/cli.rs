@@ -748,7 +748,14 @@ fn run(config: Config, config_path: &Path) -> anyhow::Result<ExitCode> {
         scheduler.wait().await;
         // The poll loops only end on shutdown (or with no sources); keep serving until then.
         shutdown.cancelled().await;
-        server.await
+        // graceful, but bounded: a client that never finishes its request cannot hold the exit
+        match tokio::time::timeout(Duration::from_secs(5), server).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::warn!("HTTP connections still open 5 s after shutdown; closing them");
+                Ok(Ok(()))
+            }
+        }
     });
     rt.shutdown_timeout(Duration::from_secs(1));
     archive.flush()?;

@@ -80,6 +80,12 @@ pub fn summary(config: &Config, archive: &Archive) -> String {
     )
 }
 
+/// Whether to ping the watchdog: the poll loop's heartbeat is fresher than half the watchdog
+/// interval (at least 2 s, the heartbeat's own period with slack) and the archive reads.
+pub fn is_alive(heartbeat_age: Duration, half_interval: Duration, archive_ok: bool) -> bool {
+    archive_ok && heartbeat_age < half_interval.max(Duration::from_secs(2))
+}
+
 /// Pings the watchdog at half its interval while the heartbeat is fresh and the archive reads;
 /// refreshes `STATUS=` every minute. Returns when `shutdown` fires.
 pub async fn watchdog(
@@ -99,8 +105,7 @@ pub async fn watchdog(
             _ = tokio::time::sleep(tick) => {}
         }
         if let Some(half) = interval {
-            let alive =
-                heartbeat.age() < half.max(Duration::from_secs(2)) && archive.check().is_ok();
+            let alive = is_alive(heartbeat.age(), half, archive.check().is_ok());
             if alive {
                 send(&[NotifyState::Watchdog]);
             } else {
@@ -115,5 +120,38 @@ pub async fn watchdog(
             since_status = Duration::ZERO;
             status(&summary(&app.config(), &archive));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wedged_poll_loop_or_a_broken_archive_stops_the_pings() {
+        let s = Duration::from_secs;
+        let cases = [
+            (s(1), s(30), true, true),
+            (s(29), s(30), true, true),
+            (s(31), s(30), true, false), // the heartbeat stopped: wedged
+            (s(1), s(30), false, false), // the archive does not read
+            (s(1), s(1), true, true),    // short intervals still allow the 1 s heartbeat period
+            (s(3), s(1), true, false),
+        ];
+        for (age, half, archive_ok, want) in cases {
+            assert_eq!(
+                is_alive(age, half, archive_ok),
+                want,
+                "{age:?} {half:?} {archive_ok}"
+            );
+        }
+    }
+
+    #[test]
+    fn heartbeat_age_grows_until_the_next_beat() {
+        let h = Heartbeat::default();
+        assert!(h.age() > Duration::from_secs(3600), "never beaten");
+        h.beat();
+        assert!(h.age() < Duration::from_secs(1));
     }
 }

@@ -261,3 +261,49 @@ fn metrics_are_valid_prometheus_text() {
     );
     assert_eq!(daemon.stop(), Some(0));
 }
+
+#[test]
+fn sigterm_with_requests_in_flight_exits_zero_within_ten_seconds() {
+    use std::io::{Read, Write};
+    let server = FixtureServer::start();
+    server.route(
+        "/a.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    let home = Gazette::new(&format!(
+        "{}[[topic]]\nid = \"ip\"\ntitle = \"IP\"\nquery = 'park'\n",
+        source("a", &server.url("/a.rss"), "interval = \"2s\"")
+    ));
+    let mut daemon = home.start();
+    // one client stuck half-way through its request, one complete request on a kept-alive
+    // connection
+    let mut stuck = std::net::TcpStream::connect(daemon.addr).expect("connect");
+    stuck
+        .write_all(b"GET /topics/ip.rss HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    let mut alive = std::net::TcpStream::connect(daemon.addr).expect("connect");
+    alive
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    alive
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0u8; 64];
+    let n = alive.read(&mut buf).expect("response");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let started = Instant::now();
+    assert_eq!(
+        daemon.stop(),
+        Some(0),
+        "{}",
+        daemon.log.lock().expect("log")
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let log = daemon.log.lock().expect("log").clone();
+    assert!(log.contains("archive flushed"), "{log}");
+    drop(stuck);
+}
