@@ -368,7 +368,11 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
         })
         .collect();
     Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .6em;text-align:left}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}</style></head>\n<body><h1>Source health</h1><table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .6em;text-align:left}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}</style></head>\n<body><h1>Source health</h1>{config_error}<table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
+        config_error = state
+            .reload_error()
+            .map(|e| format!("<p class=\"failing\"><b>feeds.toml was not reloaded:</b> {}</p>", esc(&e)))
+            .unwrap_or_default(),
     ))
     .into_response()
 }

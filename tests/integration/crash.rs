@@ -60,6 +60,7 @@ fn sigkill_during_ingestion_never_loses_or_duplicates_articles() {
         all.len()
     };
     let home = Gazette::new(&config);
+    // `run` needs its own port each time: the default in tests is port 0
     let started = Instant::now();
     let mut kills = 0;
     let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -67,14 +68,18 @@ fn sigkill_during_ingestion_never_loses_or_duplicates_articles() {
         seed ^= seed << 13;
         seed ^= seed >> 7;
         seed ^= seed << 17;
+        // alternately the one-shot `poll` and the daemon (whose first polls come within a second)
+        let command = if kills % 2 == 0 { "poll" } else { "run" };
         let mut child = home
             .command()
-            .arg("poll")
+            .arg(command)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn");
-        std::thread::sleep(Duration::from_millis(20 + seed % 400));
+        std::thread::sleep(Duration::from_millis(
+            if command == "run" { 300 } else { 20 } + seed % 700,
+        ));
         if child.try_wait().expect("wait").is_none() {
             let _ = child.kill(); // SIGKILL
             kills += 1;
