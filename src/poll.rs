@@ -522,6 +522,36 @@ impl Poller {
             how,
         )
         .await?;
+        let doc = match doc {
+            Document::List { feeds, .. }
+                if source.kind == SourceKind::Auto && !feeds.is_empty() =>
+            {
+                // the page advertises a feed: poll that instead (RSS autodiscovery)
+                let feed_url = Url::parse(&feeds[0])
+                    .map_err(|e| format!("advertised feed {}: {e}", feeds[0]))?;
+                let fetched = {
+                    let _host = self
+                        .hosts
+                        .acquire(feed_url.host_str().unwrap_or_default())
+                        .await;
+                    links
+                        .get(&feed_url, limits)
+                        .await
+                        .map_err(|e| format!("advertised feed: {e}"))?
+                };
+                report.bytes += fetched.body.len();
+                blocking_read(
+                    source,
+                    fetched.body,
+                    fetched.content_type,
+                    fetched.url,
+                    now,
+                    Some(ReadAs::Feed),
+                )
+                .await?
+            }
+            other => other,
+        };
         let ttl = match &doc {
             Document::Feed(r) => r.feed.meta.ttl,
             _ => None,
@@ -538,43 +568,6 @@ impl Poller {
                     now,
                 )
                 .await
-            }
-            Document::List { decoded, feeds, .. }
-                if source.kind == SourceKind::Auto && !feeds.is_empty() =>
-            {
-                // the page advertises a feed: poll that instead (RSS autodiscovery)
-                drop(decoded);
-                let feed_url = Url::parse(&feeds[0])
-                    .map_err(|e| format!("advertised feed {}: {e}", feeds[0]))?;
-                let fetched = links
-                    .get(&feed_url, limits)
-                    .await
-                    .map_err(|e| format!("advertised feed: {e}"))?;
-                report.bytes += fetched.body.len();
-                match blocking_read(
-                    source,
-                    fetched.body,
-                    fetched.content_type,
-                    fetched.url,
-                    now,
-                    Some(ReadAs::Feed),
-                )
-                .await?
-                {
-                    Document::Feed(reading) => {
-                        with_full_text(
-                            source,
-                            reading,
-                            &links,
-                            &self.hosts,
-                            &self.archive,
-                            report,
-                            now,
-                        )
-                        .await
-                    }
-                    _ => Vec::new(),
-                }
             }
             Document::List { decoded, .. } => {
                 let found = extract::links(

@@ -42,6 +42,22 @@ pub struct Imported {
     pub source_states: usize,
 }
 
+/// The identity entries (guid, else link, per source) under which `a`'s links point to `id`.
+fn identity_ops(a: &Article, id: &str, ops: &mut Vec<Op>) {
+    for l in &a.links {
+        let identity = match (&l.guid, l.url.is_empty()) {
+            (Some(g), _) => format!("g:{g}"),
+            (None, false) => format!("l:{}", l.url),
+            (None, true) => continue,
+        };
+        ops.push(Op::Put(
+            Tree::Identity,
+            keys::identity(&l.source, &identity),
+            id.as_bytes().to_vec(),
+        ));
+    }
+}
+
 fn corrupt(key: &str, reason: impl ToString) -> ArchiveError {
     ArchiveError::Corrupt {
         key: key.to_string(),
@@ -169,18 +185,7 @@ impl Archive {
             a.topics = curate(&a);
             index_ops(None, &a, &mut ops);
             ops.push(Op::Put(Tree::Articles, k.to_vec(), encode(&a)?));
-            for l in &a.links {
-                let identity = match (&l.guid, l.url.is_empty()) {
-                    (Some(g), _) => format!("g:{g}"),
-                    (None, false) => format!("l:{}", l.url),
-                    (None, true) => continue,
-                };
-                ops.push(Op::Put(
-                    Tree::Identity,
-                    keys::identity(&l.source, &identity),
-                    a.id.clone().into_bytes(),
-                ));
-            }
+            identity_ops(&a, &a.id, &mut ops);
             ids.insert(key);
             n += 1;
             if ops.len() > 5_000 {
@@ -352,18 +357,7 @@ impl Archive {
                 encode(&after)?,
             ));
         }
-        for l in &a.links {
-            let identity = match (&l.guid, l.url.is_empty()) {
-                (Some(g), _) => format!("g:{g}"),
-                (None, false) => format!("l:{}", l.url),
-                (None, true) => continue,
-            };
-            ops.push(Op::Put(
-                Tree::Identity,
-                keys::identity(&l.source, &identity),
-                after.id.clone().into_bytes(),
-            ));
-        }
+        identity_ops(&a, &after.id, &mut ops);
         self.apply(&ops)?;
         Ok(new)
     }

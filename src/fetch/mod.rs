@@ -220,23 +220,7 @@ impl reqwest::dns::Resolve for Guard {
 impl Fetcher {
     /// A client sending `user_agent`.
     pub fn new(user_agent: &str) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(user_agent)
-            // redirects are followed by hand, to see which ones were permanent
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .build()
-            .map_err(|e| FetchError::Other {
-                url: String::new(),
-                reason: format!("cannot build HTTP client: {e}"),
-            })?;
-        Ok(Fetcher {
-            client,
-            guard: None,
-        })
+        Fetcher::build(user_agent, None)
     }
 
     /// A client for links found in content (list pages, `full_text`): `trusted_host` (the
@@ -246,23 +230,27 @@ impl Fetcher {
         let guard = Arc::new(Guard {
             trusted_host: trusted_host.map(str::to_string),
         });
-        let client = reqwest::Client::builder()
+        Fetcher::build(user_agent, Some(guard))
+    }
+
+    fn build(user_agent: &str, guard: Option<Arc<Guard>>) -> Result<Fetcher, FetchError> {
+        let mut builder = reqwest::Client::builder()
             .user_agent(user_agent)
+            // redirects are followed by hand, to see which ones were permanent (and to check
+            // every hop against the guard)
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
-            .dns_resolver(Arc::clone(&guard))
             .gzip(true)
             .brotli(true)
-            .deflate(true)
-            .build()
-            .map_err(|e| FetchError::Other {
-                url: String::new(),
-                reason: format!("cannot build HTTP client: {e}"),
-            })?;
-        Ok(Fetcher {
-            client,
-            guard: Some(guard),
-        })
+            .deflate(true);
+        if let Some(g) = &guard {
+            builder = builder.dns_resolver(Arc::clone(g));
+        }
+        let client = builder.build().map_err(|e| FetchError::Other {
+            url: String::new(),
+            reason: format!("cannot build HTTP client: {e}"),
+        })?;
+        Ok(Fetcher { client, guard })
     }
 
     /// GETs `url` within `limits`.
