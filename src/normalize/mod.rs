@@ -11,7 +11,9 @@ use url::Url;
 use crate::model::{DateSource, Enclosure};
 use crate::parse::Entry;
 
-pub use text::{MAX_NESTING, html_to_text, nesting_depth, sanitize, truncate_words};
+pub use text::{
+    MAX_NESTING, html_to_text, nesting_depth, sanitize, sanitized_html_to_text, truncate_words,
+};
 
 /// A normalized entry, ready for the archive to store or merge.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,11 +78,11 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     let html = sanitize(content, base);
     let text = match &entry.content_text {
         Some(t) if entry.content_html.is_some() => t.clone(),
-        _ => html_to_text(&html),
+        _ => sanitized_html_to_text(&html),
     };
     // When the summary *is* the content, its text is already known: no second sanitize.
     let summary_source = match (&entry.content_html, &entry.summary_html) {
-        (Some(_), Some(s)) => Some(html_to_text(&sanitize(s, base))),
+        (Some(_), Some(s)) => Some(sanitized_html_to_text(&sanitize(s, base))),
         _ => None,
     };
     let summary = truncate_words(summary_source.as_deref().unwrap_or(&text), 500);
@@ -164,7 +166,12 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
 /// of punctuation or white space (NBSP included) one space, trimmed.
 pub fn normalize_title(title: &str) -> String {
     let plain = title_text(title);
-    let folded: String = plain.nfkc().collect::<String>().to_lowercase();
+    // NFKC leaves ASCII as it is: most titles skip the (allocating) normalization pass
+    let folded = if plain.is_ascii() {
+        plain.to_ascii_lowercase()
+    } else {
+        plain.nfkc().collect::<String>().to_lowercase()
+    };
     let mut out = String::with_capacity(folded.len());
     let mut pending_space = false;
     for ch in folded.chars() {
