@@ -230,9 +230,7 @@ pub fn sanitized_html_to_text(html: &str) -> String {
             current.push('\n');
         } else if is_block(name) {
             flush_paragraph(&mut current, &mut paras);
-        } else if closing && matches!(name, "td" | "th") {
-            current.push(' ');
-        } else if name == "img" && !closing {
+        } else if (closing && matches!(name, "td" | "th")) || (name == "img" && !closing) {
             current.push(' ');
         }
     }
