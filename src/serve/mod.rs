@@ -21,7 +21,31 @@ use crate::config::Config;
 use crate::publish::{Format, PublishError, Rendered, Site, render_topic};
 
 /// Rendered feeds by (topic, format), with the archive generation each was rendered at.
-type FeedCache = Mutex<HashMap<(String, Format), (u64, Arc<Rendered>)>>;
+type FeedCache = Mutex<HashMap<(String, Format), (u64, Arc<Served>)>>;
+
+/// A rendered feed as the server sends it: the body is shared by every response (not copied),
+/// the header values are built once per rendering, not per request (bench/run, serving).
+pub struct Served {
+    pub rendered: Rendered,
+    body: axum::body::Bytes,
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+    content_type: Option<HeaderValue>,
+    cache_control: Option<HeaderValue>,
+}
+
+impl Served {
+    fn new(rendered: Rendered, max_age: u64) -> Served {
+        Served {
+            body: axum::body::Bytes::from(rendered.body.clone()),
+            etag: HeaderValue::from_str(&rendered.etag).ok(),
+            last_modified: HeaderValue::from_str(&http_date(rendered.last_modified)).ok(),
+            content_type: HeaderValue::from_str(rendered.content_type).ok(),
+            cache_control: HeaderValue::from_str(&format!("max-age={max_age}")).ok(),
+            rendered,
+        }
+    }
+}
 
 /// What every request handler shares.
 pub struct AppState {
@@ -82,22 +106,27 @@ impl AppState {
             .clone()
     }
 
-    /// The topic's feed, from the cache unless the topic changed since it was rendered.
-    pub fn feed(&self, topic: &str, format: Format) -> Result<Arc<Rendered>, PublishError> {
+    /// The topic's feed if the cache holds it at the topic's current generation: cheap (a lock
+    /// and a map lookup), so request handlers call it on the async thread.
+    pub fn cached(&self, topic: &str, format: Format) -> Option<Arc<Served>> {
         let generation = self.archive.topic_generation(topic);
-        let key = (topic.to_string(), format);
-        if let Some((g, r)) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            && *g == generation
-        {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let (g, served) = cache.get(&(topic.to_string(), format))?;
+        (*g == generation).then(|| {
             metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => "hit").increment(1);
-            return Ok(Arc::clone(r));
+            Arc::clone(served)
+        })
+    }
+
+    /// The topic's feed, from the cache unless the topic changed since it was rendered.
+    /// Rendering reads the archive: call it where blocking is allowed.
+    pub fn feed(&self, topic: &str, format: Format) -> Result<Arc<Served>, PublishError> {
+        if let Some(served) = self.cached(topic, format) {
+            return Ok(served);
         }
+        let generation = self.archive.topic_generation(topic);
         metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => "miss").increment(1);
-        let rendered = Arc::new(render_topic(&self.archive, &self.config(), topic, format)?);
+        let rendered = render_topic(&self.archive, &self.config(), topic, format)?;
         tracing::debug!(
             topic,
             format = format.ext(),
@@ -105,11 +134,12 @@ impl AppState {
             generation,
             "rendered feed"
         );
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, (generation, Arc::clone(&rendered)));
-        Ok(rendered)
+        let served = Arc::new(Served::new(rendered, self.max_age));
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            (topic.to_string(), format),
+            (generation, Arc::clone(&served)),
+        );
+        Ok(served)
     }
 }
 
@@ -207,47 +237,44 @@ async fn topic_feed(
     if !state.config().topics.iter().any(|t| t.id == id) {
         return (StatusCode::NOT_FOUND, format!("no topic {id:?}\n")).into_response();
     }
-    let st = Arc::clone(&state);
-    let rendered = match tokio::task::spawn_blocking(move || st.feed(&id, format)).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            tracing::error!("{e}");
-            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response();
-        }
-        Err(e) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("internal error: {e}\n"),
-            )
-                .into_response();
+    let served = match state.cached(&id, format) {
+        Some(served) => served,
+        None => {
+            let st = Arc::clone(&state);
+            match tokio::task::spawn_blocking(move || st.feed(&id, format)).await {
+                Ok(Ok(served)) => served,
+                Ok(Err(e)) => {
+                    tracing::error!("{e}");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response();
+                }
+                Err(e) => {
+                    return (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("internal error: {e}\n"),
+                    )
+                        .into_response();
+                }
+            }
         }
     };
-    let mut out = HeaderMap::new();
-    let set = |out: &mut HeaderMap, name: header::HeaderName, value: String| {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            out.insert(name, v);
+    let mut out = HeaderMap::with_capacity(4);
+    let headers_of = [
+        (header::ETAG, &served.etag),
+        (header::LAST_MODIFIED, &served.last_modified),
+        (header::CACHE_CONTROL, &served.cache_control),
+    ];
+    for (name, value) in headers_of {
+        if let Some(v) = value {
+            out.insert(name, v.clone());
         }
-    };
-    set(&mut out, header::ETAG, rendered.etag.clone());
-    set(
-        &mut out,
-        header::LAST_MODIFIED,
-        http_date(rendered.last_modified),
-    );
-    set(
-        &mut out,
-        header::CACHE_CONTROL,
-        format!("max-age={}", state.max_age),
-    );
-    if not_modified(&headers, &rendered) {
+    }
+    if not_modified(&headers, &served.rendered) {
         return (StatusCode::NOT_MODIFIED, out).into_response();
     }
-    set(
-        &mut out,
-        header::CONTENT_TYPE,
-        rendered.content_type.to_string(),
-    );
-    (StatusCode::OK, out, rendered.body.clone()).into_response()
+    if let Some(v) = &served.content_type {
+        out.insert(header::CONTENT_TYPE, v.clone());
+    }
+    (StatusCode::OK, out, served.body.clone()).into_response()
 }
 
 fn opml_response(body: String) -> Response {
