@@ -179,7 +179,7 @@ def main():
     feeds = args.feeds or (100 if quick else 500)
     wrk_s = 3 if quick else 10
     start_sizes = [25_000] if quick else [25_000, 250_000]
-    scale_sources, scale_articles = (1_000, 25_000) if quick else (10_000, 1_000_000)
+    scale_sources, scale_articles = (1_000, 10_000) if quick else (10_000, 1_000_000)
     # every scale source is first polled within min(interval, 60 s) of the start
     scale_interval = "15s" if quick else "1m"
     load_s = 5 if quick else 10
@@ -302,7 +302,7 @@ http {{
     # --- 3. parse + normalize + sanitize throughput -----------------------------------------
     log("3. throughput: criterion (one core) and feedparser on the same feed")
     sample = f"{www}/a/f0.xml"
-    crit = ["--warm-up-time", "1", "--measurement-time", "3" if quick else "6"]
+    crit = ["--warm-up-time", "1", "--measurement-time", "2" if quick else "6"]
     env = dict(os.environ, GAZETTE_BENCH_FEED=sample)
     subprocess.run(["taskset", "-c", "0", "cargo", "bench", "--quiet", "--bench", "pipeline", "--", "^read/"] + crit,
                    cwd=ROOT, env=env, check=True, capture_output=True)

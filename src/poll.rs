@@ -23,6 +23,79 @@ use crate::normalize::{Candidate, Origin, normalize};
 use crate::parse::{ParsedFeed, parse_feed};
 use crate::schedule::{Hints, next_delay, with_jitter};
 
+/// Runs the CPU-heavy half of a poll (reading a document, storing its articles) on the
+/// background pool: one thread per core, each at nice 10. When nothing else wants the CPU the
+/// pool uses all of it; when HTTP requests arrive, the server's threads (nice 0) win the CPU,
+/// so a cold ingest does not push topic-feed latency up (bench/run: p99 while ingesting).
+/// A job that panics is an error of that poll, not of the pool.
+async fn on_background_cpu<R: Send + 'static>(
+    job: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let work: Job = Box::new(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        // the poll may have been cancelled (shutdown): nobody waits for the result then
+        let _ = tx.send(result);
+    });
+    background_pool()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send(work)
+        .map_err(|_| "the background pool has stopped".to_string())?;
+    match rx.await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(_)) => Err("internal error (a bug: please report it)".into()),
+        Err(_) => Err("the background pool has stopped".into()),
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn background_pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
+    static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..threads {
+            let rx = Arc::clone(&rx);
+            let spawned = std::thread::Builder::new()
+                .name(format!("gazette-cpu-{i}"))
+                .spawn(move || {
+                    lower_this_threads_priority();
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!("cannot start background thread {i}: {e}");
+            }
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
+/// nice 10 for the calling thread only: on Linux the nice value is per thread (setpriority(2),
+/// NOTES), so the HTTP server and the scheduler keep their priority.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
+        let rc = unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, 10)
+        };
+        if rc != 0 {
+            tracing::debug!("setpriority failed: {}", std::io::Error::last_os_error());
+        }
+    }
+}
+
 /// The result of polling one source.
 #[derive(Debug, Clone)]
 pub struct PollReport {
@@ -609,7 +682,7 @@ impl Poller {
         let id = source.id.clone();
         let final_state = state.clone();
         let curator = self.curator();
-        let (counts, _) = tokio::task::spawn_blocking(move || {
+        let (counts, _) = on_background_cpu(move || {
             archive.ingest(
                 &id,
                 &candidates,
@@ -620,7 +693,7 @@ impl Poller {
             )
         })
         .await
-        .map_err(|e| format!("storing {}: internal error: {e}", source.id))?
+        .map_err(|e| format!("storing {}: {e}", source.id))?
         .map_err(|e| format!("storing {}: {e}", source.id))?;
         state.last_new = counts.new;
         state.last_duplicate = counts.duplicate;
@@ -658,7 +731,7 @@ async fn blocking_read(
     let id = source.id.clone();
     let tz = source.timezone;
     let shown = url.to_string();
-    tokio::task::spawn_blocking(move || {
+    on_background_cpu(move || {
         read_as(
             &body,
             content_type.as_deref(),
@@ -670,7 +743,7 @@ async fn blocking_read(
         )
     })
     .await
-    .map_err(|e| format!("reading {shown}: internal error: {e}"))?
+    .map_err(|e| format!("reading {shown}: {e}"))?
     .map_err(|e| format!("reading {shown}: {e}"))
 }
 

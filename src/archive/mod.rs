@@ -939,6 +939,25 @@ mod tests {
         (archive, ids)
     }
 
+    /// sled lets go of its directory lock from a background thread some time after the last
+    /// handle is dropped, so reopening in the same process can briefly fail under load (it did
+    /// once in CI-like runs): retry for a bounded time.
+    fn retry<T, E: std::fmt::Debug>(mut open: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match open() {
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                done => return done,
+            }
+        }
+    }
+
+    fn reopen(path: &Path) -> Result<Archive, ArchiveError> {
+        retry(|| Archive::open(path, Duration::from_secs(48 * 3600)))
+    }
+
     #[test]
     fn values_round_trip_small_ones_plain_large_ones_deflated() {
         let small = crate::model::SourceLink {
@@ -989,7 +1008,7 @@ mod tests {
         drop(archive);
         {
             // rewrite it as schema 1 wrote it: every value plain JSON
-            let db = sled::open(dir.path().join("a")).expect("sled");
+            let db = retry(|| sled::open(dir.path().join("a"))).expect("sled");
             for name in ["articles", "sources"] {
                 let tree = db.open_tree(name).expect("tree");
                 for item in tree.iter() {
@@ -1005,8 +1024,7 @@ mod tests {
                 .expect("schema");
             db.flush().expect("flush");
         }
-        let archive = Archive::open(&dir.path().join("a"), Duration::from_secs(48 * 3600))
-            .expect("a schema-1 archive opens");
+        let archive = reopen(&dir.path().join("a")).expect("a schema-1 archive opens");
         for id in &ids {
             assert!(archive.get(id).expect("get").is_some(), "{id} is readable");
         }
