@@ -71,8 +71,10 @@ impl Archive {
         let mut problems = Vec::new();
         let mut ids = HashSet::new();
         let mut expected: HashSet<(u8, Vec<u8>)> = HashSet::new();
+        let mut stored = 0u64;
         for item in self.articles.iter() {
             let (k, v) = item?;
+            stored += 1;
             let key = String::from_utf8_lossy(&k).into_owned();
             let a: Article = match decode(&key, &v) {
                 Ok(a) => a,
@@ -153,6 +155,13 @@ impl Archive {
                 ));
             }
         }
+        match self.stored_count() {
+            Some(n) if n == stored => {}
+            recorded => problems.push(format!(
+                "the article count record says {}, the archive holds {stored} articles",
+                recorded.map_or("nothing".to_string(), |n| n.to_string())
+            )),
+        }
         Ok(problems)
     }
 
@@ -213,6 +222,7 @@ impl Archive {
                 self.identity.remove(k)?;
             }
         }
+        self.set_count(self.articles.len() as u64)?;
         self.db.flush()?;
         Ok(n)
     }

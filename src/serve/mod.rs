@@ -20,8 +20,16 @@ use crate::archive::Archive;
 use crate::config::Config;
 use crate::publish::{Format, PublishError, Rendered, Site, render_topic};
 
-/// Rendered feeds by (topic, format), with the archive generation each was rendered at.
-type FeedCache = Mutex<HashMap<(String, Format), (u64, Arc<Served>)>>;
+/// Rendered feeds by (topic, format).
+type FeedCache = Mutex<HashMap<(String, Format), CacheEntry>>;
+
+struct CacheEntry {
+    /// The archive generation of the topic this was rendered at.
+    generation: u64,
+    served: Arc<Served>,
+    /// A request is re-rendering it: until that finishes, others get this (stale) rendering.
+    rendering: bool,
+}
 
 /// A rendered feed as the server sends it: the body is shared by every response (not copied),
 /// the header values are built once per rendering, not per request (bench/run, serving).
@@ -106,24 +114,54 @@ impl AppState {
             .clone()
     }
 
-    /// The topic's feed if the cache holds it at the topic's current generation: cheap (a lock
-    /// and a map lookup), so request handlers call it on the async thread.
+    /// The topic's feed from the cache, when the cache may answer: the rendering is current,
+    /// or it is stale but another request is already re-rendering it (stale-while-revalidate:
+    /// during an ingest every write moves the topic's generation, and without this every
+    /// concurrent request re-rendered at once; bench/run, p99 while ingesting). `None`: the
+    /// caller must [`render`](Self::render) it, and is now the one request that does. Cheap (a
+    /// lock and a map lookup), so handlers call it on the async thread.
     pub fn cached(&self, topic: &str, format: Format) -> Option<Arc<Served>> {
         let generation = self.archive.topic_generation(topic);
-        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let (g, served) = cache.get(&(topic.to_string(), format))?;
-        (*g == generation).then(|| {
-            metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => "hit").increment(1);
-            Arc::clone(served)
-        })
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = cache.get_mut(&(topic.to_string(), format))?;
+        if entry.generation == generation || entry.rendering {
+            let result = if entry.generation == generation {
+                "hit"
+            } else {
+                "stale"
+            };
+            metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => result).increment(1);
+            return Some(Arc::clone(&entry.served));
+        }
+        entry.rendering = true;
+        None
     }
 
     /// The topic's feed, from the cache unless the topic changed since it was rendered.
     /// Rendering reads the archive: call it where blocking is allowed.
     pub fn feed(&self, topic: &str, format: Format) -> Result<Arc<Served>, PublishError> {
-        if let Some(served) = self.cached(topic, format) {
-            return Ok(served);
+        match self.cached(topic, format) {
+            Some(served) => Ok(served),
+            None => self.render(topic, format),
         }
+    }
+
+    /// Renders the topic's feed and caches it. Blocking.
+    pub fn render(&self, topic: &str, format: Format) -> Result<Arc<Served>, PublishError> {
+        /// Ends "rendering" however rendering ends (an error or a panic included), so a stale
+        /// entry is never served forever.
+        struct Done<'a>(&'a FeedCache, (String, Format));
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(entry) = cache.get_mut(&self.1) {
+                    entry.rendering = false;
+                }
+            }
+        }
+        let key = (topic.to_string(), format);
+        let _done = Done(&self.cache, key.clone());
+        // read before rendering: a write during the render leaves the result stale, as it is
         let generation = self.archive.topic_generation(topic);
         metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => "miss").increment(1);
         let rendered = render_topic(&self.archive, &self.config(), topic, format)?;
@@ -136,8 +174,12 @@ impl AppState {
         );
         let served = Arc::new(Served::new(rendered, self.max_age));
         self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            (topic.to_string(), format),
-            (generation, Arc::clone(&served)),
+            key,
+            CacheEntry {
+                generation,
+                served: Arc::clone(&served),
+                rendering: false,
+            },
         );
         Ok(served)
     }
@@ -241,7 +283,7 @@ async fn topic_feed(
         Some(served) => served,
         None => {
             let st = Arc::clone(&state);
-            match tokio::task::spawn_blocking(move || st.feed(&id, format)).await {
+            match tokio::task::spawn_blocking(move || st.render(&id, format)).await {
                 Ok(Ok(served)) => served,
                 Ok(Err(e)) => {
                     tracing::error!("{e}");
