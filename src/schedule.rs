@@ -210,8 +210,10 @@ async fn source_loop(
             _ = stop.cancelled() => break,
             p = permits.acquire() => match p { Ok(p) => p, Err(_) => break },
         };
-        let poll = poller.poll(&source);
-        tokio::pin!(poll);
+        // Boxed: an idle loop then holds a few hundred bytes instead of a whole poll's state
+        // (fetch, decode, parse, ingest) for as long as the source is configured; with 10k
+        // sources that was ~11 KB each (bench/run: daemon RSS with 10k sources).
+        let mut poll = Box::pin(poller.poll(&source));
         let report = tokio::select! {
             r = &mut poll => r,
             _ = stop.cancelled() => {
