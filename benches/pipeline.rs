@@ -37,6 +37,17 @@ fn feed(items: usize, seed: usize) -> String {
     out
 }
 
+/// The archive's input: `doc` read as source "s" would be.
+fn candidates(
+    doc: &str,
+    url: Option<&Url>,
+    now: chrono::DateTime<Utc>,
+) -> Vec<gazette::normalize::Candidate> {
+    read_document(doc.as_bytes(), None, url, "s", chrono_tz::Tz::UTC, now)
+        .expect("parses")
+        .candidates
+}
+
 fn bench(c: &mut Criterion) {
     let url = Url::parse("https://bench.example/feed.xml").ok();
     let doc = match std::env::var_os("GAZETTE_BENCH_FEED") {
@@ -87,16 +98,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || {
                 seed += 1;
-                read_document(
-                    feed(50, seed).as_bytes(),
-                    None,
-                    url.as_ref(),
-                    "s",
-                    chrono_tz::Tz::UTC,
-                    now,
-                )
-                .expect("parses")
-                .candidates
+                candidates(&feed(50, seed), url.as_ref(), now)
             },
             |cands| {
                 archive
@@ -113,16 +115,7 @@ fn bench(c: &mut Criterion) {
             criterion::BatchSize::SmallInput,
         )
     });
-    let same = read_document(
-        doc.as_bytes(),
-        None,
-        url.as_ref(),
-        "s",
-        chrono_tz::Tz::UTC,
-        now,
-    )
-    .expect("parses")
-    .candidates;
+    let same = candidates(&doc, url.as_ref(), now);
     archive
         .ingest("s", &same, &PollState::default(), now, &|_| Vec::new(), &[])
         .expect("ingest");
@@ -180,16 +173,7 @@ fn bench_topics(c: &mut Criterion) {
     )
     .expect("open");
     for seed in 0..200 {
-        let cands = read_document(
-            feed(50, 1000 + seed).as_bytes(),
-            None,
-            url.as_ref(),
-            "s",
-            chrono_tz::Tz::UTC,
-            now,
-        )
-        .expect("parses")
-        .candidates;
+        let cands = candidates(&feed(50, 1000 + seed), url.as_ref(), now);
         archive
             .ingest(
                 "s",

@@ -24,60 +24,42 @@ use crate::parse::{ParsedFeed, parse_feed};
 use crate::schedule::{Hints, next_delay, with_jitter};
 
 /// Runs the CPU-heavy half of a poll (reading a document, storing its articles) on the
-/// background pool: one thread per core, each at nice 10. When nothing else wants the CPU the
-/// pool uses all of it; when HTTP requests arrive, the server's threads (nice 0) win the CPU,
-/// so a cold ingest does not push topic-feed latency up (bench/run: p99 while ingesting).
+/// background pool: rayon, one thread per core, each at nice 10. When nothing else wants the
+/// CPU the pool uses all of it; when HTTP requests arrive, the server's threads (nice 0) win the
+/// CPU, so a cold ingest does not push topic-feed latency up (bench/run: p99 while ingesting).
 /// A job that panics is an error of that poll, not of the pool.
 async fn on_background_cpu<R: Send + 'static>(
     job: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, String> {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let work: Job = Box::new(move || {
+    let work = move || {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
         // the poll may have been cancelled (shutdown): nobody waits for the result then
         let _ = tx.send(result);
-    });
-    background_pool()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .send(work)
-        .map_err(|_| "the background pool has stopped".to_string())?;
+    };
+    match background_pool() {
+        Some(pool) => pool.spawn(work),
+        // no pool (threads could not be started): the runtime's blocking threads still work
+        None => drop(tokio::task::spawn_blocking(work)),
+    }
     match rx.await {
         Ok(Ok(r)) => Ok(r),
         Ok(Err(_)) => Err("internal error (a bug: please report it)".into()),
-        Err(_) => Err("the background pool has stopped".into()),
+        Err(_) => Err("internal error: the background task was dropped".into()),
     }
 }
 
-type Job = Box<dyn FnOnce() + Send>;
-
-fn background_pool() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
-    static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
-        std::sync::OnceLock::new();
+fn background_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
     POOL.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        let rx = Arc::new(std::sync::Mutex::new(rx));
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        for i in 0..threads {
-            let rx = Arc::clone(&rx);
-            let spawned = std::thread::Builder::new()
-                .name(format!("gazette-cpu-{i}"))
-                .spawn(move || {
-                    lower_this_threads_priority();
-                    loop {
-                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => break,
-                        }
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::warn!("cannot start background thread {i}: {e}");
-            }
-        }
-        std::sync::Mutex::new(tx)
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("gazette-cpu-{i}"))
+            .start_handler(|_| lower_this_threads_priority())
+            .build()
+            .map_err(|e| tracing::warn!("cannot start the background pool: {e}"))
+            .ok()
     })
+    .as_ref()
 }
 
 /// nice 10 for the calling thread only: on Linux the nice value is per thread (setpriority(2),

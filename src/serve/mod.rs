@@ -34,7 +34,8 @@ struct CacheEntry {
 /// A rendered feed as the server sends it: the body is shared by every response (not copied),
 /// the header values are built once per rendering, not per request (bench/run, serving).
 pub struct Served {
-    pub rendered: Rendered,
+    /// The rendering, its body moved into `body` (kept for the validators).
+    rendered: Rendered,
     body: axum::body::Bytes,
     etag: Option<HeaderValue>,
     last_modified: Option<HeaderValue>,
@@ -43,9 +44,9 @@ pub struct Served {
 }
 
 impl Served {
-    fn new(rendered: Rendered, max_age: u64) -> Served {
+    fn new(mut rendered: Rendered, max_age: u64) -> Served {
         Served {
-            body: axum::body::Bytes::from(rendered.body.clone()),
+            body: axum::body::Bytes::from(std::mem::take(&mut rendered.body)),
             etag: HeaderValue::from_str(&rendered.etag).ok(),
             last_modified: HeaderValue::from_str(&http_date(rendered.last_modified)).ok(),
             content_type: HeaderValue::from_str(rendered.content_type).ok(),
@@ -135,15 +136,6 @@ impl AppState {
         }
         entry.rendering = true;
         None
-    }
-
-    /// The topic's feed, from the cache unless the topic changed since it was rendered.
-    /// Rendering reads the archive: call it where blocking is allowed.
-    pub fn feed(&self, topic: &str, format: Format) -> Result<Arc<Served>, PublishError> {
-        match self.cached(topic, format) {
-            Some(served) => Ok(served),
-            None => self.render(topic, format),
-        }
     }
 
     /// Renders the topic's feed and caches it. Blocking.
