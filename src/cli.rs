@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -243,21 +244,46 @@ fn check(path: &Path) -> anyhow::Result<ExitCode> {
 
 /// Opens the archive and brings topic memberships up to date with the configured topics.
 fn open_archive(config: &Config) -> anyhow::Result<(Arc<Archive>, Arc<Curator>)> {
+    let (archive, curator) = open_archive_uncurated(config)?;
+    recurate(&archive, &curator, &AtomicBool::new(false))?;
+    Ok((archive, curator))
+}
+
+/// Opens the archive (and prunes it) without re-curating: the daemon does that in the
+/// background once it is serving, so a topic edit on a big archive does not delay start-up.
+fn open_archive_uncurated(config: &Config) -> anyhow::Result<(Arc<Archive>, Arc<Curator>)> {
     let mut archive = Archive::open(&config.archive.path, config.archive.dedup_window)?;
     archive.set_retention(config.archive.retention);
     let pruned = archive.prune(Utc::now())?;
     if pruned > 0 {
         tracing::info!(pruned, "pruned articles past the retention period");
     }
-    let curator = Curator::new(config);
-    let report = archive.recurate(&|a| curator.topics_for(a), &curator.fingerprints())?;
-    if !report.changed.is_empty() || !report.removed.is_empty() {
+    Ok((Arc::new(archive), Arc::new(Curator::new(config))))
+}
+
+/// Re-curates the archive if a topic changed, and says so.
+fn recurate(archive: &Archive, curator: &Curator, stop: &AtomicBool) -> anyhow::Result<()> {
+    let needed = archive.recuration_needed(&curator.fingerprints())?;
+    if needed.changed.is_empty() && needed.removed.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(changed = ?needed.changed, removed = ?needed.removed, articles = archive.len(), "topics changed; re-curating the archive");
+    let started = std::time::Instant::now();
+    let r = archive.recurate(&|a| curator.topics_for(a), &curator.fingerprints(), stop)?;
+    if r.interrupted {
         tracing::info!(
-            changed = ?report.changed, removed = ?report.removed, scanned = report.scanned, updated = report.updated,
+            scanned = r.scanned,
+            updated = r.updated,
+            "re-curation interrupted; the next start finishes it"
+        );
+    } else {
+        tracing::info!(
+            changed = ?r.changed, removed = ?r.removed, scanned = r.scanned, updated = r.updated,
+            secs = format!("{:.1}", started.elapsed().as_secs_f64()),
             "topics changed; re-curated the archive"
         );
     }
-    Ok((Arc::new(archive), Arc::new(curator)))
+    Ok(())
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -679,8 +705,8 @@ fn explain(config: Config, article_id: &str, topic: Option<&str>) -> anyhow::Res
 }
 
 fn run(config: Config, config_path: &Path) -> anyhow::Result<ExitCode> {
-    let (archive, curator) = open_archive(&config)?;
-    let poller = Poller::new(&config, Arc::clone(&archive), curator)?;
+    let (archive, curator) = open_archive_uncurated(&config)?;
+    let poller = Poller::new(&config, Arc::clone(&archive), Arc::clone(&curator))?;
     let rt = runtime()?;
     let mut config = config;
     let listener = match rt.block_on(crate::serve::bind(config.server.listen)) {
@@ -729,6 +755,28 @@ fn run(config: Config, config_path: &Path) -> anyhow::Result<ExitCode> {
         scheduler.apply(&config);
         // the archive is open and the listener bound: only now is the service ready
         crate::service::ready(&crate::service::summary(&config, &archive));
+        // topic edits since the last run: re-curate while serving (polls curate with the new
+        // topics already); shutdown stops the walk between two batches
+        let stop = Arc::new(AtomicBool::new(false));
+        let recuration = {
+            let (archive, curator, stop) = (
+                Arc::clone(&archive),
+                Arc::clone(&curator),
+                Arc::clone(&stop),
+            );
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = recurate(&archive, &curator, &stop) {
+                    tracing::error!("re-curating the archive: {e:#}");
+                }
+            })
+        };
+        {
+            let (stop, shutdown) = (Arc::clone(&stop), shutdown.clone());
+            tokio::spawn(async move {
+                shutdown.cancelled().await;
+                stop.store(true, Ordering::Relaxed);
+            });
+        }
         tokio::spawn(crate::service::watchdog(
             Arc::clone(&state),
             heartbeat,
@@ -743,11 +791,21 @@ fn run(config: Config, config_path: &Path) -> anyhow::Result<ExitCode> {
             config_path,
             Arc::clone(&state),
             Arc::clone(&scheduler),
+            Arc::clone(&stop),
             shutdown.clone(),
         ));
         scheduler.wait().await;
         // The poll loops only end on shutdown (or with no sources); keep serving until then.
         shutdown.cancelled().await;
+        // a batch of the re-curation may be in its transaction: let it end before the flush
+        if tokio::time::timeout(Duration::from_secs(3), recuration)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "re-curation still running 3 s after shutdown; leaving it to the next start"
+            );
+        }
         // graceful, but bounded: a client that never finishes its request cannot hold the exit
         match tokio::time::timeout(Duration::from_secs(5), server).await {
             Ok(r) => r,
@@ -772,6 +830,7 @@ async fn reload_on_hangup(
     path: PathBuf,
     state: Arc<crate::serve::AppState>,
     scheduler: Arc<crate::schedule::Scheduler>,
+    stop: Arc<AtomicBool>,
     shutdown: CancellationToken,
 ) {
     #[cfg(unix)]
@@ -789,12 +848,12 @@ async fn reload_on_hangup(
                 _ = shutdown.cancelled() => return,
                 r = hup.recv() => if r.is_none() { return },
             }
-            reload(&path, &state, &scheduler).await;
+            reload(&path, &state, &scheduler, &stop).await;
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = (path, state, scheduler);
+        let _ = (path, state, scheduler, stop);
         shutdown.cancelled().await;
     }
 }
@@ -806,6 +865,7 @@ async fn reload(
     path: &Path,
     state: &Arc<crate::serve::AppState>,
     scheduler: &crate::schedule::Scheduler,
+    stop: &Arc<AtomicBool>,
 ) {
     crate::service::reloading();
     let old = state.config();
@@ -832,20 +892,18 @@ async fn reload(
                 new.server.base_url = old.server.base_url.clone();
             }
             let curator = Arc::new(Curator::new(&new));
-            let (archive, c) = (Arc::clone(&state.archive), Arc::clone(&curator));
-            match tokio::task::spawn_blocking(move || {
-                archive.recurate(&|a| c.topics_for(a), &c.fingerprints())
-            })
-            .await
-            {
-                Ok(Ok(r)) if !r.changed.is_empty() || !r.removed.is_empty() => {
-                    tracing::info!(changed = ?r.changed, removed = ?r.removed, updated = r.updated, "topics changed; re-curated the archive");
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!("re-curating after reload: {e}"),
+            // polls curate with the new topics from now on, so the walk below misses none
+            scheduler.poller().set_curator(Arc::clone(&curator));
+            let (archive, c, stop) = (
+                Arc::clone(&state.archive),
+                Arc::clone(&curator),
+                Arc::clone(stop),
+            );
+            match tokio::task::spawn_blocking(move || recurate(&archive, &c, &stop)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!("re-curating after reload: {e:#}"),
                 Err(e) => tracing::error!("re-curating after reload: {e}"),
             }
-            scheduler.poller().set_curator(curator);
             let new = Arc::new(new);
             state.set_config(Arc::clone(&new));
             let (started, stopped) = scheduler.apply(&new);

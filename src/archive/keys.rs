@@ -12,6 +12,8 @@
 //! | `sources`   | source                                | JSON [`PollState`](crate::model::PollState) |
 //! | `topics`    | topic · 0 · ts · id                   | empty            |
 //! | `meta`      | `topic_fp/` topic                     | query fingerprint|
+//! | `meta`      | `article_count`                       | u64 big-endian   |
+//! | `meta`      | `topic_count/` topic                  | u64 big-endian   |
 
 use chrono::{DateTime, Utc};
 
@@ -59,6 +61,18 @@ pub fn dedup_tail(tail: &[u8]) -> Option<(DateTime<Utc>, String)> {
 
 pub fn topic_fingerprint(topic: &str) -> Vec<u8> {
     [b"topic_fp/".as_slice(), topic.as_bytes()].concat()
+}
+
+/// The `meta` key of a topic's member count.
+pub fn topic_count(topic: &[u8]) -> Vec<u8> {
+    [TOPIC_COUNT_PREFIX, topic].concat()
+}
+
+pub const TOPIC_COUNT_PREFIX: &[u8] = b"topic_count/";
+
+/// The topic a `topics` index key belongs to.
+pub fn topic_of(key: &[u8]) -> &[u8] {
+    key.split(|b| *b == 0).next().unwrap_or(key)
 }
 
 pub fn identity(source: &str, identity: &str) -> Vec<u8> {

@@ -2,7 +2,7 @@
 //! their indexes, `repair` rebuilds the indexes from the articles, and `export`/`import` move the
 //! whole archive through JSON Lines (streaming, constant memory) for backups and restores.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, Write};
 
 use chrono::{DateTime, Utc};
@@ -155,6 +155,22 @@ impl Archive {
                 ));
             }
         }
+        let (counted, recorded) = (self.count_topic_members()?, self.stored_topic_counts()?);
+        for topic in counted
+            .keys()
+            .chain(recorded.keys())
+            .collect::<BTreeSet<_>>()
+        {
+            let (n, r) = (counted.get(topic), recorded.get(topic));
+            if n.unwrap_or(&0) != r.unwrap_or(&0) {
+                problems.push(format!(
+                    "the member count record of topic {:?} says {}, its index holds {}",
+                    String::from_utf8_lossy(topic),
+                    r.map_or("nothing".to_string(), |n| n.to_string()),
+                    n.unwrap_or(&0)
+                ));
+            }
+        }
         match self.stored_count() {
             Some(n) if n == stored => {}
             recorded => problems.push(format!(
@@ -172,6 +188,8 @@ impl Archive {
         for t in [&self.by_time, &self.by_source, &self.dedup, &self.topics] {
             t.clear()?;
         }
+        // the rebuild below counts every member again
+        self.set_topic_counts(&Default::default())?;
         let mut ids = HashSet::new();
         let mut n = 0;
         let mut ops = Vec::new();
@@ -223,6 +241,7 @@ impl Archive {
             }
         }
         self.set_count(self.articles.len() as u64)?;
+        self.set_topic_counts(&self.count_topic_members()?)?;
         self.db.flush()?;
         Ok(n)
     }

@@ -9,9 +9,10 @@ pub mod merge;
 
 pub use maintenance::{EXPORT_FORMAT, Imported, Record};
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -43,6 +44,10 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 /// write: counting them is a scan of the whole archive (sled's `len`), which made start-up
 /// linear in the archive's size (bench/run: 2.6 s at 250k articles).
 const COUNT_KEY: &[u8] = b"article_count";
+/// Articles rewritten per write-lock hold while re-curating: a poll waits for at most one batch.
+const RECURATE_BATCH: usize = 500;
+/// Present once `meta` holds a `topic_count/` record for every topic with members.
+const TOPIC_COUNTS_KEPT: &[u8] = b"topic_counts_kept";
 
 /// Why the archive could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +81,8 @@ pub struct Recuration {
     pub removed: Vec<String>,
     pub scanned: usize,
     pub updated: usize,
+    /// Stopped before the walk finished (shutdown); the next start does it again.
+    pub interrupted: bool,
 }
 
 /// What happened to one candidate.
@@ -136,6 +143,8 @@ pub struct Archive {
     /// Dedup decisions read the indexes before the transaction writes them; one writer at a
     /// time keeps "read, decide, write" atomic with respect to other polls.
     write_lock: Mutex<()>,
+    /// Held for a whole re-curation walk (see [`Archive::recurate`]).
+    recurate_lock: Mutex<()>,
     dedup_window: chrono::Duration,
 }
 
@@ -218,6 +227,12 @@ impl Archive {
             let n = db.open_tree("articles")?.len() as u64;
             meta.insert(COUNT_KEY, &n.to_be_bytes())?;
         }
+        if meta.get(TOPIC_COUNTS_KEPT)?.is_none() {
+            // an archive from before the topic counts were kept: count them once
+            let counts = count_members(&db.open_tree("topics")?)?;
+            set_topic_counts(&meta, &counts)?;
+            meta.insert(TOPIC_COUNTS_KEPT, &[1])?;
+        }
         Ok(Archive {
             path: path.to_path_buf(),
             articles: db.open_tree("articles")?,
@@ -234,6 +249,7 @@ impl Archive {
             generations: Mutex::new(HashMap::new()),
             db,
             write_lock: Mutex::new(()),
+            recurate_lock: Mutex::new(()),
             dedup_window: chrono::Duration::from_std(dedup_window)
                 .unwrap_or(chrono::Duration::hours(48)),
         })
@@ -381,15 +397,72 @@ impl Archive {
     /// Brings topic memberships up to date with the configured topics: when a topic is new, was
     /// edited (its fingerprint changed) or was removed, every article is re-curated, so editing a
     /// query re-curates old articles too. A no-op when nothing changed.
+    ///
+    /// The daemon runs this beside polling and serving, so it holds the write lock one batch
+    /// at a time, never for the whole walk, and each article is re-read under the lock before
+    /// it is rewritten (a poll may have merged into it meanwhile). Setting `stop` ends it
+    /// between batches; the fingerprints are recorded only by a walk that finished, so an
+    /// interrupted one is redone by the next start.
     pub fn recurate(
         &self,
         curate: Curate<'_>,
         fingerprints: &HashMap<String, String>,
+        stop: &AtomicBool,
     ) -> Result<Recuration, ArchiveError> {
-        let _guard = self
-            .write_lock
+        // one walk at a time (start-up's and a reload's): the later one sees the earlier's result
+        let _walk = self
+            .recurate_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut report = self.recuration_needed(fingerprints)?;
+        if report.changed.is_empty() && report.removed.is_empty() {
+            return Ok(report);
+        }
+        let mut batch: Vec<(sled::IVec, sled::IVec, Vec<String>)> = Vec::new();
+        for item in self.articles.iter() {
+            if stop.load(Ordering::Relaxed) {
+                report.updated += self.recurate_batch(curate, batch)?;
+                report.interrupted = true;
+                return Ok(report);
+            }
+            let (k, v) = item?;
+            let before: Article = decode(&String::from_utf8_lossy(&k), &v)?;
+            report.scanned += 1;
+            let topics = curate(&before);
+            if topics != before.topics {
+                batch.push((k, v, topics));
+            }
+            if batch.len() >= RECURATE_BATCH {
+                report.updated += self.recurate_batch(curate, std::mem::take(&mut batch))?;
+            }
+        }
+        report.updated += self.recurate_batch(curate, batch)?;
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        for id in &report.removed {
+            self.meta.remove(keys::topic_fingerprint(id))?;
+            // entries left behind by an interrupted earlier run
+            for item in self.topics.scan_prefix(keys::source_prefix(id)) {
+                let (k, _) = item?;
+                self.topics.remove(k)?;
+            }
+            self.meta.remove(keys::topic_count(id.as_bytes()))?;
+        }
+        for (id, fp) in fingerprints {
+            self.meta
+                .insert(keys::topic_fingerprint(id), fp.as_bytes())?;
+        }
+        self.db.flush()?;
+        let mut touched: BTreeSet<String> = report.changed.iter().cloned().collect();
+        touched.extend(report.removed.iter().cloned());
+        self.bump(touched);
+        Ok(report)
+    }
+
+    /// Which topics changed or went away since the archive last recorded their fingerprints.
+    pub fn recuration_needed(
+        &self,
+        fingerprints: &HashMap<String, String>,
+    ) -> Result<Recuration, ArchiveError> {
         let mut stored = HashMap::new();
         for item in self.meta.scan_prefix(b"topic_fp/") {
             let (k, v) = item?;
@@ -409,16 +482,28 @@ impl Archive {
         }
         report.changed.sort();
         report.removed.sort();
-        if report.changed.is_empty() && report.removed.is_empty() {
-            return Ok(report);
+        Ok(report)
+    }
+
+    /// Rewrites the articles of one recuration batch under the write lock, each from its
+    /// current value; returns how many changed.
+    fn recurate_batch(
+        &self,
+        curate: Curate<'_>,
+        batch: Vec<(sled::IVec, sled::IVec, Vec<String>)>,
+    ) -> Result<usize, ArchiveError> {
+        if batch.is_empty() {
+            return Ok(0);
         }
-        let mut ops = Vec::new();
-        let mut touched = BTreeSet::new();
-        for item in self.articles.iter() {
-            let (k, v) = item?;
-            let before: Article = decode(&String::from_utf8_lossy(&k), &v)?;
-            report.scanned += 1;
-            let topics = curate(&before);
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut ops, mut touched, mut updated) = (Vec::new(), BTreeSet::new(), 0);
+        for (k, seen, topics) in batch {
+            let Some(now) = self.articles.get(&k)? else {
+                continue; // pruned meanwhile
+            };
+            let before: Article = decode(&String::from_utf8_lossy(&k), &now)?;
+            // a poll rewrote it since the walk read it: curate what is there now
+            let topics = if now == seen { topics } else { curate(&before) };
             if topics == before.topics {
                 continue;
             }
@@ -428,28 +513,11 @@ impl Archive {
             touched.extend(after.topics.iter().cloned());
             index_ops(Some(&before), &after, &mut ops);
             ops.push(Op::Put(Tree::Articles, k.to_vec(), encode(&after)?));
-            report.updated += 1;
-            if ops.len() >= 5_000 {
-                self.apply(&std::mem::take(&mut ops))?;
-            }
+            updated += 1;
         }
         self.apply(&ops)?;
-        for id in &report.removed {
-            self.meta.remove(keys::topic_fingerprint(id))?;
-            // entries left behind by an interrupted earlier run
-            for item in self.topics.scan_prefix(keys::source_prefix(id)) {
-                let (k, _) = item?;
-                self.topics.remove(k)?;
-            }
-        }
-        for (id, fp) in fingerprints {
-            self.meta
-                .insert(keys::topic_fingerprint(id), fp.as_bytes())?;
-        }
-        self.db.flush()?;
-        touched.extend(report.changed.iter().cloned());
         self.bump(touched);
-        Ok(report)
+        Ok(updated)
     }
 
     /// The newest `limit` articles of a topic.
@@ -472,7 +540,42 @@ impl Archive {
 
     /// How many articles a topic holds.
     pub fn topic_len(&self, topic: &str) -> usize {
-        self.topics.scan_prefix(keys::source_prefix(topic)).count()
+        // kept by every write (see `apply`), so `/` and `/metrics` need not scan the members
+        self.meta
+            .get(keys::topic_count(topic.as_bytes()))
+            .ok()
+            .flatten()
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0) as usize
+    }
+
+    /// Every topic's member count as the index holds it (a scan; `verify`, and the upgrade of
+    /// an archive from before the counts were kept).
+    pub(crate) fn count_topic_members(&self) -> Result<BTreeMap<Vec<u8>, u64>, ArchiveError> {
+        count_members(&self.topics)
+    }
+
+    /// Every topic's member count as `meta` records it.
+    pub(crate) fn stored_topic_counts(&self) -> Result<BTreeMap<Vec<u8>, u64>, ArchiveError> {
+        let mut out = BTreeMap::new();
+        for item in self.meta.scan_prefix(keys::TOPIC_COUNT_PREFIX) {
+            let (k, v) = item?;
+            let n = v
+                .as_ref()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(u64::MAX);
+            out.insert(k[keys::TOPIC_COUNT_PREFIX.len()..].to_vec(), n);
+        }
+        Ok(out)
+    }
+
+    /// Replaces the recorded member counts with `counts` (repair, upgrade).
+    pub(crate) fn set_topic_counts(
+        &self,
+        counts: &BTreeMap<Vec<u8>, u64>,
+    ) -> Result<(), ArchiveError> {
+        set_topic_counts(&self.meta, counts)
     }
 
     /// Records a poll that stored nothing (a failure, or a 304) in its own small transaction.
@@ -635,6 +738,7 @@ impl Archive {
             )| {
                 // recomputed from scratch if sled retries the transaction
                 let mut added: i64 = 0;
+                let mut members: Vec<(&[u8], i64)> = Vec::new();
                 for op in ops {
                     let (tree, key) = match op {
                         Op::Put(t, k, _) | Op::Del(t, k) => (t, k),
@@ -650,21 +754,33 @@ impl Archive {
                         Tree::Events => events,
                         Tree::Tombstones => tombstones,
                     };
-                    let counted = matches!(tree, Tree::Articles);
-                    match op {
+                    let delta = match op {
                         Op::Put(_, _, v) => {
-                            let old = t.insert(key.as_slice(), v.as_slice())?;
-                            if counted && old.is_none() {
-                                added += 1;
-                            }
+                            i64::from(t.insert(key.as_slice(), v.as_slice())?.is_none())
                         }
-                        Op::Del(..) => {
-                            let old = t.remove(key.as_slice())?;
-                            if counted && old.is_some() {
-                                added -= 1;
+                        Op::Del(..) => -i64::from(t.remove(key.as_slice())?.is_some()),
+                    };
+                    if delta != 0 {
+                        match tree {
+                            Tree::Articles => added += delta,
+                            Tree::Topics => {
+                                let topic = keys::topic_of(key);
+                                match members.iter_mut().find(|(t, _)| *t == topic) {
+                                    Some((_, n)) => *n += delta,
+                                    None => members.push((topic, delta)),
+                                }
                             }
+                            _ => {}
                         }
                     }
+                }
+                for (topic, delta) in members {
+                    let k = keys::topic_count(topic);
+                    let n = meta
+                        .get(&k)?
+                        .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+                        .unwrap_or(0);
+                    meta.insert(k, &n.saturating_add_signed(delta).to_be_bytes())?;
                 }
                 if added != 0 {
                     let n = meta
@@ -931,6 +1047,35 @@ fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, 
     }
 }
 
+fn count_members(topics: &sled::Tree) -> Result<BTreeMap<Vec<u8>, u64>, ArchiveError> {
+    let mut out: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    for item in topics.iter() {
+        let (k, _) = item?;
+        let topic = keys::topic_of(&k);
+        match out.get_mut(topic) {
+            Some(n) => *n += 1,
+            None => {
+                out.insert(topic.to_vec(), 1);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn set_topic_counts(
+    meta: &sled::Tree,
+    counts: &BTreeMap<Vec<u8>, u64>,
+) -> Result<(), ArchiveError> {
+    for item in meta.scan_prefix(keys::TOPIC_COUNT_PREFIX) {
+        let (k, _) = item?;
+        meta.remove(k)?;
+    }
+    for (topic, n) in counts {
+        meta.insert(keys::topic_count(topic), &n.to_be_bytes())?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1140,5 +1285,114 @@ mod tests {
         archive.repair(&|_| Vec::new()).expect("repair");
         assert_eq!(archive.len(), 5);
         assert!(archive.verify(&|_| Vec::new()).expect("verify").is_empty());
+    }
+
+    #[test]
+    fn topic_member_counts_are_kept_by_every_write_and_checked_by_verify() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut archive, _) = archive_with(dir.path(), 6);
+        let never = AtomicBool::new(false);
+        // "even" holds the articles whose title ends in an even digit; "all" holds every one
+        let by_digit = |keep: fn(u32) -> bool| {
+            move |a: &Article| -> Vec<String> {
+                let d = a
+                    .title
+                    .chars()
+                    .last()
+                    .and_then(|c| c.to_digit(10))
+                    .unwrap_or(1);
+                let mut t = vec!["all".to_string()];
+                if keep(d) {
+                    t.push("even".to_string());
+                }
+                t
+            }
+        };
+        let fps = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let even = by_digit(|d| d % 2 == 0);
+        let r = archive
+            .recurate(&even, &fps(&[("all", "1"), ("even", "1")]), &never)
+            .expect("recurate");
+        assert_eq!((r.scanned, r.updated, r.interrupted), (6, 6, false));
+        assert_eq!(
+            (archive.topic_len("all"), archive.topic_len("even")),
+            (6, 3)
+        );
+        assert!(archive.verify(&even).expect("verify").is_empty());
+        // an edited query moves articles between topics; the counts follow
+        let low = by_digit(|d| d < 2);
+        archive
+            .recurate(&low, &fps(&[("all", "1"), ("even", "2")]), &never)
+            .expect("recurate");
+        assert_eq!(
+            (archive.topic_len("all"), archive.topic_len("even")),
+            (6, 2)
+        );
+        // a removed topic's count goes with it
+        let only_all = |_: &Article| vec!["all".to_string()];
+        archive
+            .recurate(&only_all, &fps(&[("all", "1")]), &never)
+            .expect("recurate");
+        assert_eq!(
+            (archive.topic_len("all"), archive.topic_len("even")),
+            (6, 0)
+        );
+        assert!(archive.verify(&only_all).expect("verify").is_empty());
+        // pruning an article takes it out of its topics' counts (the oldest is 07:00:36Z)
+        archive.set_retention(Some(Duration::from_secs(1)));
+        let now: DateTime<Utc> = "2016-05-04T07:00:37.500Z".parse().expect("time");
+        assert_eq!(archive.prune(now).expect("prune"), 1);
+        assert_eq!(archive.topic_len("all"), 5);
+        // a wrong record is found and repaired
+        archive
+            .set_topic_counts(&[(b"all".to_vec(), 9)].into_iter().collect())
+            .expect("set");
+        assert_eq!(
+            archive.verify(&only_all).expect("verify"),
+            ["the member count record of topic \"all\" says 9, its index holds 5"]
+        );
+        archive.repair(&only_all).expect("repair");
+        assert_eq!(archive.topic_len("all"), 5);
+        assert!(archive.verify(&only_all).expect("verify").is_empty());
+        // an archive from before the counts were kept counts them when it is opened
+        archive.meta.remove(TOPIC_COUNTS_KEPT).expect("remove");
+        archive.set_topic_counts(&BTreeMap::new()).expect("clear");
+        drop(archive);
+        let archive = retry(|| Archive::open(&dir.path().join("a"), Duration::from_secs(3600)))
+            .expect("reopen");
+        assert_eq!(archive.topic_len("all"), 5);
+    }
+
+    #[test]
+    fn recuration_stopped_midway_records_no_fingerprint_and_is_redone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (archive, _) = archive_with(dir.path(), 12);
+        let all = |_: &Article| vec!["all".to_string()];
+        let fps: HashMap<String, String> = [("all".to_string(), "1".to_string())].into();
+        let r = archive
+            .recurate(&all, &fps, &AtomicBool::new(true))
+            .expect("recurate");
+        assert!(r.interrupted && r.scanned == 0, "{r:?}");
+        assert_eq!(
+            archive.recuration_needed(&fps).expect("needed").changed,
+            ["all"]
+        );
+        let r = archive
+            .recurate(&all, &fps, &AtomicBool::new(false))
+            .expect("recurate");
+        assert_eq!((r.scanned, r.interrupted), (12, false));
+        assert_eq!(archive.topic_len("all"), 12);
+        assert!(
+            archive
+                .recuration_needed(&fps)
+                .expect("needed")
+                .changed
+                .is_empty()
+        );
     }
 }

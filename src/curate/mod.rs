@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::model::Article;
-use query::{Doc, Expr, FieldText, glob_match};
+use query::{Doc, Expr, Field, FieldText, glob_match};
 
 /// One topic, ready to evaluate.
 #[derive(Debug, Clone)]
@@ -51,9 +51,13 @@ impl Curator {
             .iter()
             .map(|s| (s.id.clone(), s.tags.clone()))
             .collect();
+        // Only tagged sources can change a `tag:` term's answer (an untagged or unlisted source
+        // gives its articles no tags), so adding or removing an untagged source, or any source
+        // when no query reads tags, does not force a re-curation of the whole archive.
         let mut all_tags: Vec<String> = config
             .sources
             .iter()
+            .filter(|s| !s.tags.is_empty())
             .map(|s| format!("{}={}", s.id, s.tags.join(",")))
             .collect();
         all_tags.sort();
@@ -65,8 +69,10 @@ impl Curator {
                 h.update(t.query.as_bytes());
                 h.update(b"\n");
                 h.update(t.sources.join(",").as_bytes());
-                h.update(b"\n");
-                h.update(all_tags.join(";").as_bytes());
+                if t.compiled.uses(Field::Tag) {
+                    h.update(b"\n");
+                    h.update(all_tags.join(";").as_bytes());
+                }
                 CompiledTopic {
                     id: t.id.clone(),
                     query: t.compiled.clone(),
@@ -144,5 +150,50 @@ impl Curator {
             .iter()
             .map(|t| (t.id.clone(), t.fingerprint.clone()))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprint(sources: &str, query: &str) -> String {
+        let text = format!(
+            "[archive]\npath = \"a\"\n{sources}\n[[topic]]\nid = \"t\"\ntitle = \"T\"\nquery = '{query}'\n"
+        );
+        let config = crate::config::parse(&text, std::path::Path::new("feeds.toml"))
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        Curator::new(&config).topics[0].fingerprint.clone()
+    }
+
+    const BASE: &str = "[[source]]\nid = \"a\"\nurl = \"http://127.0.0.1:1/a\"\n\
+                        [[source]]\nid = \"b\"\nurl = \"http://127.0.0.1:1/b\"\ntags = [\"x\"]\n";
+    const UNTAGGED: &str = "[[source]]\nid = \"c\"\nurl = \"http://127.0.0.1:1/c\"\n";
+    const TAGGED: &str = "[[source]]\nid = \"c\"\nurl = \"http://127.0.0.1:1/c\"\ntags = [\"x\"]\n";
+
+    /// Regression: the fingerprint hashed every source's tags, so adding any source re-curated
+    /// the whole archive on the next start (a minute and more at 1M articles).
+    #[test]
+    fn adding_a_source_re_curates_only_when_it_can_change_membership() {
+        let cases = [
+            // (query, added source, fingerprint changes)
+            ("patent*", UNTAGGED, false),
+            ("patent*", TAGGED, false),
+            ("patent* AND NOT tag:x", UNTAGGED, false),
+            ("patent* AND NOT tag:x", TAGGED, true),
+            ("tag:x", TAGGED, true),
+            ("(source:a OR tag:y)", TAGGED, true),
+        ];
+        for (query, added, changes) in cases {
+            let before = fingerprint(BASE, query);
+            let after = fingerprint(&format!("{BASE}{added}"), query);
+            assert_eq!(before != after, changes, "{query} + {added}");
+        }
+        // removing the tagged source matters to a tag: query only
+        let only_a = "[[source]]\nid = \"a\"\nurl = \"http://127.0.0.1:1/a\"\n";
+        assert_eq!(fingerprint(BASE, "ip"), fingerprint(only_a, "ip"));
+        assert_ne!(fingerprint(BASE, "tag:x"), fingerprint(only_a, "tag:x"));
+        // and the query itself always does
+        assert_ne!(fingerprint(BASE, "ip"), fingerprint(BASE, "patent*"));
     }
 }

@@ -563,6 +563,15 @@ impl Expr {
         }
     }
 
+    /// Whether any term looks at `field`.
+    pub fn uses(&self, field: Field) -> bool {
+        match self {
+            Expr::Term(t) => t.field == field,
+            Expr::And(items) | Expr::Or(items) => items.iter().any(|e| e.uses(field)),
+            Expr::Not(e) => e.uses(field),
+        }
+    }
+
     /// Every term with what it matched (or `None`), and every NOT clause that excluded `doc`.
     pub fn trace(
         &self,

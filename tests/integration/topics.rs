@@ -400,3 +400,53 @@ fn feeds_are_rendered_once_and_again_only_when_the_topic_changes() {
     let log = daemon.log.lock().expect("log").clone();
     assert_eq!(renders(&log), 2, "{log}");
 }
+
+/// The daemon re-curates after a topic edit while it serves (it used to do it before binding,
+/// a minute and more at 1M articles): the feed converges to the edited query and the log says
+/// so, and `/` counts the members from the kept counts.
+#[test]
+fn run_re_curates_an_edited_topic_in_the_background_while_serving() {
+    let server = FixtureServer::start();
+    let topics = "[[topic]]\nid = \"watch\"\ntitle = \"Watch\"\nquery = 'patent* OR IP'\n\
+                  [server]\nlisten = \"127.0.0.1:0\"\n";
+    let home = home_with(&server, topics);
+    assert_eq!(home.run(&["poll"]).code, 0);
+    assert_eq!(titles(&home, "watch").len(), 1);
+    let config = std::fs::read_to_string(home.config_path()).expect("config");
+    std::fs::write(
+        home.config_path(),
+        config.replace(
+            "query = 'patent* OR IP'",
+            "query = 'ship* OR title:gardens'",
+        ),
+    )
+    .expect("edit");
+    let mut daemon = home.start();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let members = || {
+        let r = http_get(daemon.addr, "/topics/watch.json", &[]);
+        assert_eq!(r.status, 200);
+        let feed: serde_json::Value = serde_json::from_slice(&r.body).expect("json feed");
+        feed["items"].as_array().map_or(0, Vec::len)
+    };
+    while members() != 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(members(), 2, "{}", daemon.log.lock().expect("log"));
+    let index = http_get(daemon.addr, "/", &[]);
+    assert!(
+        String::from_utf8_lossy(&index.body).contains("<p>2 articles · "),
+        "{}",
+        String::from_utf8_lossy(&index.body)
+    );
+    assert_eq!(daemon.stop(), Some(0));
+    let log = daemon.log.lock().expect("log").clone();
+    let started = log.find("listening on").expect("started");
+    let recurated = log
+        .find("re-curated the archive")
+        .expect("re-curated, in the log");
+    assert!(
+        started < recurated,
+        "re-curation ran after the listener was up:\n{log}"
+    );
+}
