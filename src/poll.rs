@@ -78,6 +78,9 @@ fn lower_this_threads_priority() {
     }
 }
 
+/// Why a poll stopped before its request: the daemon is shutting down.
+const SHUTTING_DOWN: &str = "shutting down";
+
 /// The result of polling one source.
 #[derive(Debug, Clone)]
 pub struct PollReport {
@@ -386,6 +389,11 @@ impl Poller {
                     updated = counts.updated, next_due = ?state.next_due, "polled"
                 );
             }
+            Err(reason) if self.hosts.is_closed() => {
+                // cut short by shutdown: not the source's fault, and it stays due
+                tracing::debug!(source = %source.id, "poll cut short by shutdown: {reason}");
+                report.result = Err(reason);
+            }
             Err(reason) => {
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
                 state.last_error = Some(reason.clone());
@@ -519,7 +527,9 @@ impl Poller {
             last_modified: state.last_modified.as_deref().filter(|_| same_url),
         };
         let fetched = {
-            let _host = self.hosts.acquire(url.host_str().unwrap_or_default()).await;
+            let Some(_host) = self.hosts.acquire(url.host_str().unwrap_or_default()).await else {
+                return Err(SHUTTING_DOWN.into());
+            };
             self.fetcher.get_conditional(&url, limits, validators).await
         };
         let fetched = match fetched {
@@ -588,7 +598,8 @@ impl Poller {
                     let _host = self
                         .hosts
                         .acquire(feed_url.host_str().unwrap_or_default())
-                        .await;
+                        .await
+                        .ok_or(SHUTTING_DOWN)?;
                     links
                         .get(&feed_url, limits)
                         .await
@@ -745,7 +756,10 @@ async fn fetch_article(
         max_body: source.max_body,
     };
     let fetched = {
-        let _host = hosts.acquire(url.host_str().unwrap_or_default()).await;
+        let _host = hosts
+            .acquire(url.host_str().unwrap_or_default())
+            .await
+            .ok_or(SHUTTING_DOWN)?;
         links.get(url, limits).await.map_err(|e| e.to_string())?
     };
     let final_url = fetched.url.clone();

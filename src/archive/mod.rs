@@ -38,7 +38,7 @@ const DEFLATED: u8 = 0x01;
 const MAX_VALUE: u64 = 64 * 1024 * 1024;
 
 /// sled's page cache.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// How many articles the archive holds (u64 big-endian), kept in the transaction of every
 /// write: counting them is a scan of the whole archive (sled's `len`), which made start-up

@@ -1,6 +1,7 @@
 //! Per-host politeness: at most `per_host` requests in flight to one host, and at least
 //! `delay` between the starts of two requests to it, whichever sources they belong to — so 300
-//! sources on one site never hit it at once.
+//! sources on one site never hit it at once. Closing the limits (shutdown) turns every wait
+//! away at once, so a queue of polls for one slow host cannot hold up the exit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,12 +9,14 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// The politeness state of every host gazette talks to.
 pub struct HostLimits {
     per_host: usize,
     delay: Duration,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
+    closed: CancellationToken,
 }
 
 /// One host: its concurrency permits and when the next request may start.
@@ -33,11 +36,33 @@ impl HostLimits {
             per_host: per_host.max(1),
             delay,
             hosts: Mutex::new(HashMap::new()),
+            closed: CancellationToken::new(),
         }
     }
 
-    /// Waits for a free slot on `host` and for the minimum delay since the last request to it.
-    pub async fn acquire(&self, host: &str) -> HostPermit {
+    /// Turns away every request waiting for a host, and every later one.
+    pub fn close(&self) {
+        self.closed.cancel();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_cancelled()
+    }
+
+    /// Waits for a free slot on `host` and for the minimum delay since the last request to it;
+    /// `None` once the limits are closed.
+    pub async fn acquire(&self, host: &str) -> Option<HostPermit> {
+        if self.is_closed() {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            _ = self.closed.cancelled() => None,
+            p = self.wait_for(host) => Some(p),
+        }
+    }
+
+    async fn wait_for(&self, host: &str) -> HostPermit {
         let entry = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
             Arc::clone(hosts.entry(host.to_ascii_lowercase()).or_insert_with(|| {
@@ -91,7 +116,7 @@ mod tests {
                 Arc::clone(&starts),
             );
             tasks.push(tokio::spawn(async move {
-                let _p = limits.acquire("Example.org").await;
+                let _p = limits.acquire("Example.org").await.expect("open");
                 starts.lock().expect("starts").push(t0.elapsed());
                 let n = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
                 peak.fetch_max(n, Ordering::SeqCst);
@@ -100,7 +125,7 @@ mod tests {
             }));
         }
         // another host is not held up
-        let other = limits.acquire("other.example").await;
+        let other = limits.acquire("other.example").await.expect("open");
         assert!(t0.elapsed() < Duration::from_millis(1));
         drop(other);
         for t in tasks {
@@ -112,5 +137,25 @@ mod tests {
         for pair in s.windows(2) {
             assert!(pair[1] - pair[0] >= Duration::from_millis(100), "{s:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn closing_turns_away_waiting_and_later_requests_at_once() {
+        let limits = Arc::new(HostLimits::new(1, Duration::from_secs(30)));
+        let held = limits.acquire("slow.example").await.expect("open");
+        let waiting = {
+            let limits = Arc::clone(&limits);
+            tokio::spawn(async move { limits.acquire("slow.example").await.is_some() })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let t0 = Instant::now();
+        limits.close();
+        assert!(
+            !waiting.await.expect("task"),
+            "a waiting request is turned away"
+        );
+        assert!(limits.acquire("other.example").await.is_none());
+        assert!(t0.elapsed() < Duration::from_millis(1));
+        drop(held);
     }
 }

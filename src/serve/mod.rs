@@ -16,12 +16,20 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 
+use crate::telemetry::{CacheResult, HttpCounters};
+
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::publish::{Format, PublishError, Rendered, Site, render_topic};
 
 /// Rendered feeds by (topic, format).
-type FeedCache = Mutex<HashMap<(String, Format), CacheEntry>>;
+/// topic → its cached feed in each format (indexed by [`format_slot`]); keyed by the topic
+/// alone so a lookup borrows the request's `&str` instead of allocating a key.
+type FeedCache = Mutex<HashMap<String, [Option<CacheEntry>; 3]>>;
+
+fn format_slot(format: Format) -> usize {
+    Format::ALL.iter().position(|f| *f == format).unwrap_or(0)
+}
 
 struct CacheEntry {
     /// The archive generation of the topic this was rendered at.
@@ -69,6 +77,8 @@ pub struct AppState {
     cache: FeedCache,
     /// `Cache-Control: max-age`: the shortest polling interval, since nothing changes faster.
     max_age: u64,
+    /// Requests and render-cache results, published on `/metrics`.
+    counters: HttpCounters,
 }
 
 impl AppState {
@@ -86,6 +96,7 @@ impl AppState {
             metrics: crate::telemetry::install(),
             reload_error: Mutex::new(None),
             cache: Mutex::new(HashMap::new()),
+            counters: HttpCounters::default(),
             max_age,
         })
     }
@@ -124,14 +135,13 @@ impl AppState {
     pub fn cached(&self, topic: &str, format: Format) -> Option<Arc<Served>> {
         let generation = self.archive.topic_generation(topic);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = cache.get_mut(&(topic.to_string(), format))?;
+        let entry = cache.get_mut(topic)?[format_slot(format)].as_mut()?;
         if entry.generation == generation || entry.rendering {
-            let result = if entry.generation == generation {
-                "hit"
+            self.counters.cache(if entry.generation == generation {
+                CacheResult::Hit
             } else {
-                "stale"
-            };
-            metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => result).increment(1);
+                CacheResult::Stale
+            });
             return Some(Arc::clone(&entry.served));
         }
         entry.rendering = true;
@@ -142,20 +152,20 @@ impl AppState {
     pub fn render(&self, topic: &str, format: Format) -> Result<Arc<Served>, PublishError> {
         /// Ends "rendering" however rendering ends (an error or a panic included), so a stale
         /// entry is never served forever.
-        struct Done<'a>(&'a FeedCache, (String, Format));
+        struct Done<'a>(&'a FeedCache, &'a str, usize);
         impl Drop for Done<'_> {
             fn drop(&mut self) {
                 let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
-                if let Some(entry) = cache.get_mut(&self.1) {
+                if let Some(Some(entry)) = cache.get_mut(self.1).map(|slots| &mut slots[self.2]) {
                     entry.rendering = false;
                 }
             }
         }
-        let key = (topic.to_string(), format);
-        let _done = Done(&self.cache, key.clone());
+        let slot = format_slot(format);
+        let _done = Done(&self.cache, topic, slot);
         // read before rendering: a write during the render leaves the result stale, as it is
         let generation = self.archive.topic_generation(topic);
-        metrics::counter!(crate::telemetry::RENDER_CACHE, "result" => "miss").increment(1);
+        self.counters.cache(CacheResult::Miss);
         let rendered = render_topic(&self.archive, &self.config(), topic, format)?;
         tracing::debug!(
             topic,
@@ -165,14 +175,15 @@ impl AppState {
             "rendered feed"
         );
         let served = Arc::new(Served::new(rendered, self.max_age));
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            key,
-            CacheEntry {
-                generation,
-                served: Arc::clone(&served),
-                rendering: false,
-            },
-        );
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(topic.to_string())
+            .or_default()[slot] = Some(CacheEntry {
+            generation,
+            served: Arc::clone(&served),
+            rendering: false,
+        });
         Ok(served)
     }
 }
@@ -200,7 +211,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/topics/{file}", axum::routing::get(topic_feed))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
-        .layer(axum::middleware::from_fn(count_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            count_requests,
+        ))
         .layer(CompressionLayer::new().gzip(true).br(true))
         .with_state(state)
 }
@@ -321,17 +335,18 @@ fn opml_response(body: String) -> Response {
 }
 
 /// Counts every request by its route pattern (not the raw path: bounded label values).
-async fn count_requests(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<axum::extract::MatchedPath>()
-        // "/topics/{file}" → "/topics/:file": braces in label values trip some parsers
-        .map_or_else(
-            || "unmatched".to_string(),
-            |p| p.as_str().replace('{', ":").replace('}', ""),
-        );
+async fn count_requests(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = HttpCounters::route_index(
+        req.extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| p.as_str()),
+    );
     let response = next.run(req).await;
-    metrics::counter!(crate::telemetry::HTTP_REQUESTS, "route" => route, "status" => response.status().as_u16().to_string()).increment(1);
+    state.counters.request(route, response.status().as_u16());
     response
 }
 
@@ -344,6 +359,7 @@ async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
             .into_response();
     };
     use crate::telemetry as t;
+    state.counters.publish();
     for topic in &state.config().topics {
         metrics::gauge!(t::TOPIC_ARTICLES, "topic" => topic.id.clone())
             .set(state.archive.topic_len(&topic.id) as f64);

@@ -315,3 +315,52 @@ fn ttl_and_max_age_lengthen_the_interval_and_a_restart_keeps_due_times() {
         "{table}"
     );
 }
+
+/// Regression: at shutdown, polls queued behind one host's politeness delay each waited for
+/// their turn (and the 8 s grace), so SIGTERM with many sources on one host took ~9 s. Queued
+/// polls now give up at once, and are not recorded as failures.
+#[test]
+fn sigterm_turns_away_polls_queued_for_a_host_without_recording_failures() {
+    let server = FixtureServer::start();
+    let mut sources = String::from(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[polling]\nper_host = 1\nhost_delay = \"20s\"\n\n",
+    );
+    for i in 0..6 {
+        let path = format!("/q{i}.rss");
+        server.route(
+            &path,
+            Reply::ok("application/rss+xml", fixture("same-story.rss")),
+        );
+        sources.push_str(&source(
+            &format!("q{i}"),
+            &server.url(&path),
+            "interval = \"1s\"",
+        ));
+    }
+    let home = Gazette::new(&sources);
+    let mut daemon = home.start();
+    // every source is due within its first second; one gets the host, the rest queue
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (0..6)
+        .map(|i| server.hits(&format!("/q{i}.rss")))
+        .sum::<usize>()
+        == 0
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let stopping = Instant::now();
+    assert_eq!(daemon.stop(), Some(0));
+    let took = stopping.elapsed();
+    assert!(took < Duration::from_secs(4), "SIGTERM took {took:?}");
+    let hits: usize = (0..6).map(|i| server.hits(&format!("/q{i}.rss"))).sum();
+    assert_eq!(hits, 1, "one request per 20 s to the host");
+    let status = home.run(&["status", "--json"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        !status.stdout.contains("shutting down"),
+        "a poll cut short by shutdown is no failure: {}",
+        status.stdout
+    );
+}
