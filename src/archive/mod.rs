@@ -37,7 +37,9 @@ const DEFLATED: u8 = 0x01;
 /// A stored value never inflates past this (a damaged value must not exhaust memory).
 const MAX_VALUE: u64 = 64 * 1024 * 1024;
 
-/// sled's page cache.
+/// sled's page cache. Reads after a write are few (feeds are served from the render cache),
+/// so 16 MiB keeps the hot index pages; 64 MiB cost 55 MB more RSS with 10k sources for no
+/// measurable ingest speed (heaptrack: sled's cached nodes were the biggest live allocation).
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// How many articles the archive holds (u64 big-endian), kept in the transaction of every
