@@ -60,11 +60,8 @@ pub enum CacheResult {
 }
 
 impl CacheResult {
-    const ALL: [(CacheResult, &'static str); 3] = [
-        (CacheResult::Hit, "hit"),
-        (CacheResult::Stale, "stale"),
-        (CacheResult::Miss, "miss"),
-    ];
+    /// The `result` label of each, in declaration order (indexed by `result as usize`).
+    const LABELS: [&'static str; 3] = ["hit", "stale", "miss"];
 }
 
 const STATUSES: usize = 600;
@@ -74,7 +71,7 @@ const STATUSES: usize = 600;
 /// server's CPU); `/metrics` copies them into the recorder when it is scraped.
 pub struct HttpCounters {
     requests: Box<[AtomicU64]>,
-    cache: [AtomicU64; 3],
+    cache: [AtomicU64; CacheResult::LABELS.len()],
 }
 
 impl Default for HttpCounters {
@@ -104,11 +101,7 @@ impl HttpCounters {
     }
 
     pub fn cache(&self, result: CacheResult) {
-        let i = CacheResult::ALL
-            .iter()
-            .position(|(r, _)| *r == result)
-            .unwrap_or(0);
-        self.cache[i].fetch_add(1, Ordering::Relaxed);
+        self.cache[result as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Copies the counts into the recorder (no-op without one).
@@ -120,7 +113,7 @@ impl HttpCounters {
                 metrics::counter!(HTTP_REQUESTS, "route" => route, "status" => status).absolute(n);
             }
         }
-        for ((_, label), c) in CacheResult::ALL.iter().zip(&self.cache) {
+        for (label, c) in CacheResult::LABELS.iter().zip(&self.cache) {
             let n = c.load(Ordering::Relaxed);
             if n > 0 {
                 metrics::counter!(RENDER_CACHE, "result" => *label).absolute(n);

@@ -52,9 +52,6 @@ impl HostLimits {
     /// Waits for a free slot on `host` and for the minimum delay since the last request to it;
     /// `None` once the limits are closed.
     pub async fn acquire(&self, host: &str) -> Option<HostPermit> {
-        if self.is_closed() {
-            return None;
-        }
         tokio::select! {
             biased;
             _ = self.closed.cancelled() => None,

@@ -16,20 +16,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 
-use crate::telemetry::{CacheResult, HttpCounters};
-
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::publish::{Format, PublishError, Rendered, Site, render_topic};
+use crate::telemetry::{CacheResult, HttpCounters};
 
-/// Rendered feeds by (topic, format).
-/// topic → its cached feed in each format (indexed by [`format_slot`]); keyed by the topic
-/// alone so a lookup borrows the request's `&str` instead of allocating a key.
-type FeedCache = Mutex<HashMap<String, [Option<CacheEntry>; 3]>>;
-
-fn format_slot(format: Format) -> usize {
-    Format::ALL.iter().position(|f| *f == format).unwrap_or(0)
-}
+/// Rendered feeds: topic → its cached feed in each format (indexed by `format as usize`); keyed
+/// by the topic alone so a lookup borrows the request's `&str` instead of allocating a key.
+type FeedCache = Mutex<HashMap<String, [Option<CacheEntry>; Format::ALL.len()]>>;
 
 struct CacheEntry {
     /// The archive generation of the topic this was rendered at.
@@ -135,7 +129,7 @@ impl AppState {
     pub fn cached(&self, topic: &str, format: Format) -> Option<Arc<Served>> {
         let generation = self.archive.topic_generation(topic);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = cache.get_mut(topic)?[format_slot(format)].as_mut()?;
+        let entry = cache.get_mut(topic)?[format as usize].as_mut()?;
         if entry.generation == generation || entry.rendering {
             self.counters.cache(if entry.generation == generation {
                 CacheResult::Hit
@@ -161,7 +155,7 @@ impl AppState {
                 }
             }
         }
-        let slot = format_slot(format);
+        let slot = format as usize;
         let _done = Done(&self.cache, topic, slot);
         // read before rendering: a write during the render leaves the result stale, as it is
         let generation = self.archive.topic_generation(topic);

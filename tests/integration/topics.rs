@@ -22,6 +22,13 @@ fn bundled_ip_topic() -> String {
     format!("[[topic]]\n{}\n", toml::to_string(&topic).expect("toml"))
 }
 
+/// Edits the home's feeds.toml in place: `from` becomes `to`.
+fn edit_config(home: &Gazette, from: &str, to: &str) {
+    let config = std::fs::read_to_string(home.config_path()).expect("config");
+    assert!(config.contains(from), "{from:?} is not in the config");
+    std::fs::write(home.config_path(), config.replace(from, to)).expect("edit");
+}
+
 fn home_with(server: &FixtureServer, topics: &str) -> Gazette {
     server.route(
         "/hd.rss",
@@ -148,15 +155,11 @@ fn editing_a_topic_query_re_curates_existing_articles() {
         ["Zhongguancun Becomes IP Service Cluster Demonstration Zone"]
     );
     // edit the query: no poll happens, the archive is re-curated when gazette next starts
-    let config = std::fs::read_to_string(home.config_path()).expect("config");
-    std::fs::write(
-        home.config_path(),
-        config.replace(
-            "query = 'patent* OR IP'",
-            "query = 'ship* OR title:gardens'",
-        ),
-    )
-    .expect("edit");
+    edit_config(
+        &home,
+        "query = 'patent* OR IP'",
+        "query = 'ship* OR title:gardens'",
+    );
     let now = titles(&home, "watch");
     assert_eq!(now.len(), 2, "{now:?}");
     assert!(
@@ -174,15 +177,11 @@ fn editing_a_topic_query_re_curates_existing_articles() {
         .expect("seed");
     assert_eq!(seed["topics"], serde_json::json!([]));
     // tags count too: a tag: query sees the source's tags
-    let config = std::fs::read_to_string(home.config_path()).expect("config");
-    std::fs::write(
-        home.config_path(),
-        config.replace(
-            "query = 'ship* OR title:gardens'",
-            "query = 'tag:china AND 知识产权'",
-        ),
-    )
-    .expect("edit");
+    edit_config(
+        &home,
+        "query = 'ship* OR title:gardens'",
+        "query = 'tag:china AND 知识产权'",
+    );
     assert_eq!(titles(&home, "watch"), ["海淀区知识产权保护中心揭牌"]);
     // unknown topic is a usage error
     assert_eq!(home.run(&["articles", "--topic", "nope"]).code, 2);
@@ -412,15 +411,11 @@ fn run_re_curates_an_edited_topic_in_the_background_while_serving() {
     let home = home_with(&server, topics);
     assert_eq!(home.run(&["poll"]).code, 0);
     assert_eq!(titles(&home, "watch").len(), 1);
-    let config = std::fs::read_to_string(home.config_path()).expect("config");
-    std::fs::write(
-        home.config_path(),
-        config.replace(
-            "query = 'patent* OR IP'",
-            "query = 'ship* OR title:gardens'",
-        ),
-    )
-    .expect("edit");
+    edit_config(
+        &home,
+        "query = 'patent* OR IP'",
+        "query = 'ship* OR title:gardens'",
+    );
     let mut daemon = home.start();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let members = || {
