@@ -1,5 +1,7 @@
 //! The archive's key layout. Every index key ends in the article id so that entries are unique,
-//! and timestamps are encoded so that byte order is time order.
+//! and timestamps are encoded so that byte order is time order. The five indexes (`by_time`,
+//! `by_source`, `dedup`, `identity`, `topics`) are stored in chunks of entries, in the trees
+//! `by_time/c` … `topics/c` (see `chunks`); the keys below are their entries' keys.
 //!
 //! | tree        | key                                   | value            |
 //! |-------------|---------------------------------------|------------------|

@@ -2,7 +2,7 @@
 //! their indexes, `repair` rebuilds the indexes from the articles, and `export`/`import` move the
 //! whole archive through JSON Lines (streaming, constant memory) for backups and restores.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, Write};
 
 use chrono::{DateTime, Utc};
@@ -57,6 +57,10 @@ fn identity_ops(a: &Article, id: &str, ops: &mut Vec<Op>) {
         ));
     }
 }
+
+/// Articles stored per import transaction: an index chunk is rewritten once per batch instead
+/// of once per article (bench: `gazette import` of 100k generated articles).
+const IMPORT_BATCH: usize = 256;
 
 fn corrupt(key: &str, reason: impl ToString) -> ArchiveError {
     ArchiveError::Corrupt {
@@ -122,6 +126,20 @@ impl Archive {
             }
             ids.insert(id);
         }
+        for (t, name) in [
+            (&self.by_time, "by_time"),
+            (&self.by_source, "by_source"),
+            (&self.dedup, "dedup"),
+            (&self.identity, "identity"),
+            (&self.topics, "topics"),
+        ] {
+            let damage = t.problems(name)?;
+            if !damage.is_empty() {
+                // the entry checks below would stop at the first unreadable chunk
+                problems.extend(damage);
+                return Ok(problems);
+            }
+        }
         for (tree, t, name) in [
             (Tree::ByTime, &self.by_time, "by_time"),
             (Tree::BySource, &self.by_source, "by_source"),
@@ -184,10 +202,13 @@ impl Archive {
     /// Rebuilds every index (and topic membership) from the articles; drops identity entries
     /// that point nowhere. Returns how many articles were re-indexed.
     pub fn repair(&self, curate: Curate<'_>) -> Result<usize, ArchiveError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         for t in [&self.by_time, &self.by_source, &self.dedup, &self.topics] {
             t.clear()?;
         }
+        // identities are kept (those of pruned articles cannot be rebuilt), but not a chunk
+        // of them that no longer reads
+        self.identity.drop_damaged()?;
         // the rebuild below counts every member again
         self.set_topic_counts(&Default::default())?;
         let mut ids = HashSet::new();
@@ -216,7 +237,7 @@ impl Archive {
             ids.insert(key);
             n += 1;
             if ops.len() > 5_000 {
-                self.apply(&std::mem::take(&mut ops))?;
+                self.apply(&guard, &std::mem::take(&mut ops))?;
             }
         }
         for item in self.tombstones.iter() {
@@ -233,13 +254,15 @@ impl Archive {
             }
             ids.insert(id);
         }
-        self.apply(&ops)?;
+        self.apply(&guard, &ops)?;
+        let mut dangling = Vec::new();
         for item in self.identity.iter() {
             let (k, v) = item?;
             if !ids.contains(String::from_utf8_lossy(&v).as_ref()) {
-                self.identity.remove(k)?;
+                dangling.push(Op::Del(Tree::Identity, k));
             }
         }
+        self.apply(&guard, &dangling)?;
         self.set_count(self.articles.len() as u64)?;
         self.set_topic_counts(&self.count_topic_members()?)?;
         self.db.flush()?;
@@ -303,6 +326,7 @@ impl Archive {
         let mut done = Imported::default();
         let mut line_no = 0;
         let mut line = String::new();
+        let mut batch = Vec::with_capacity(IMPORT_BATCH);
         loop {
             line.clear();
             let read = input
@@ -329,14 +353,19 @@ impl Archive {
                     }
                 }
                 Record::Article(a) => {
-                    if self.import_article(*a, curate)? {
-                        done.new += 1;
-                    } else {
-                        done.merged += 1;
+                    batch.push(*a);
+                    if batch.len() >= IMPORT_BATCH {
+                        let new = self.import_batch(std::mem::take(&mut batch), curate)?;
+                        done.new += new.0;
+                        done.merged += new.1;
+                        progress(done.new + done.merged);
                     }
-                    progress(done.new + done.merged);
                 }
                 Record::SourceState { source, state } => {
+                    // the articles before it first, so a failure leaves them stored
+                    let new = self.import_batch(std::mem::take(&mut batch), curate)?;
+                    done.new += new.0;
+                    done.merged += new.1;
                     if self.poll_state(&source)?.is_none() {
                         self.sources.insert(source.as_bytes(), encode(&*state)?)?;
                         done.source_states += 1;
@@ -344,50 +373,110 @@ impl Archive {
                 }
             }
         }
+        let new = self.import_batch(batch, curate)?;
+        done.new += new.0;
+        done.merged += new.1;
+        progress(done.new + done.merged);
         self.db.flush()?;
         Ok(done)
     }
 
-    /// Stores one exported article; `true` when it was new.
-    fn import_article(&self, a: Article, curate: Curate<'_>) -> Result<bool, ArchiveError> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let existing = match self.get(&a.id)? {
-            Some(e) => Some(e),
-            None => {
-                let mut found = None;
-                for k in &a.dedup_keys {
-                    let prefix = keys::dedup_prefix(&k.title);
-                    for item in self.dedup.scan_prefix(&prefix) {
-                        let (key, _) = item?;
-                        if let Some((t, id)) = keys::dedup_tail(&key[prefix.len()..])
-                            && (t - k.published).abs() <= self.dedup_window
-                        {
-                            found = Some(id);
-                        }
-                    }
-                }
-                match found {
-                    Some(id) => self.get(&id)?,
-                    None => None,
+    /// Stores exported articles in one transaction; returns how many were new and how many
+    /// merged. An article merges into one stored before it or earlier in the same batch.
+    fn import_batch(
+        &self,
+        batch: Vec<Article>,
+        curate: Curate<'_>,
+    ) -> Result<(usize, usize), ArchiveError> {
+        if batch.is_empty() {
+            return Ok((0, 0));
+        }
+        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        // per touched id: the stored version (for the index diff) and the version to write
+        let mut touched: HashMap<String, (Option<Article>, Article)> = HashMap::new();
+        let mut order: Vec<String> = Vec::new();
+        let mut identities = Vec::new();
+        let (mut new, mut merged) = (0, 0);
+        for a in batch {
+            let found = if touched.contains_key(&a.id) || self.articles.contains_key(&a.id)? {
+                Some(a.id.clone())
+            } else {
+                self.same_story(&a, &order, &touched)?
+            };
+            let current = match &found {
+                Some(id) => match touched.get(id) {
+                    Some((_, after)) => Some(after.clone()),
+                    None => self.get(id)?,
+                },
+                None => None,
+            };
+            let mut after = match &current {
+                None => a.clone(),
+                Some(e) => merge::absorb(e, &a),
+            };
+            after.topics = curate(&after);
+            identity_ops(&a, &after.id, &mut identities);
+            match current {
+                None => new += 1,
+                Some(_) => merged += 1,
+            }
+            let id = after.id.clone();
+            match touched.get_mut(&id) {
+                Some((_, slot)) => *slot = after,
+                None => {
+                    let stored = self.get(&id)?;
+                    order.push(id.clone());
+                    touched.insert(id, (stored, after));
                 }
             }
-        };
-        let mut ops = Vec::new();
-        let (before, mut after, new) = match existing {
-            None => (None, a.clone(), true),
-            Some(e) => (Some(e.clone()), merge::absorb(&e, &a), false),
-        };
-        after.topics = curate(&after);
-        if before.as_ref() != Some(&after) {
-            index_ops(before.as_ref(), &after, &mut ops);
-            ops.push(Op::Put(
-                Tree::Articles,
-                after.id.as_bytes().to_vec(),
-                encode(&after)?,
-            ));
         }
-        identity_ops(&a, &after.id, &mut ops);
-        self.apply(&ops)?;
-        Ok(new)
+        let mut ops = Vec::new();
+        for id in order {
+            let Some((before, after)) = touched.remove(&id) else {
+                continue;
+            };
+            if before.as_ref() != Some(&after) {
+                index_ops(before.as_ref(), &after, &mut ops);
+                ops.push(Op::Put(
+                    Tree::Articles,
+                    after.id.as_bytes().to_vec(),
+                    encode(&after)?,
+                ));
+            }
+        }
+        ops.extend(identities);
+        self.apply(&guard, &ops)?;
+        Ok((new, merged))
+    }
+
+    /// The id of an article with one of `a`'s dedup keys (title, and a date within the dedup
+    /// window), among this batch's and then the stored ones; the last match wins, as before
+    /// batches.
+    fn same_story(
+        &self,
+        a: &Article,
+        order: &[String],
+        touched: &HashMap<String, (Option<Article>, Article)>,
+    ) -> Result<Option<String>, ArchiveError> {
+        let mut found = None;
+        for k in &a.dedup_keys {
+            let prefix = keys::dedup_prefix(&k.title);
+            for item in self.dedup.scan_prefix(&prefix) {
+                let (key, _) = item?;
+                if let Some((t, id)) = keys::dedup_tail(&key[prefix.len()..])
+                    && (t - k.published).abs() <= self.dedup_window
+                {
+                    found = Some(id);
+                }
+            }
+            for (_, after) in order.iter().filter_map(|id| touched.get(id)) {
+                if after.dedup_keys.iter().any(|d| {
+                    d.title == k.title && (d.published - k.published).abs() <= self.dedup_window
+                }) {
+                    found = Some(after.id.clone());
+                }
+            }
+        }
+        Ok(found)
     }
 }

@@ -3,16 +3,18 @@
 //! source is written as **one transaction** — articles, every index entry and the poll state —
 //! so a crash never leaves half an item, and a re-poll after a crash finds what was stored.
 
+mod chunks;
 mod keys;
 mod maintenance;
 pub mod merge;
+mod upgrade;
 
 pub use maintenance::{EXPORT_FORMAT, Imported, Record};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -21,12 +23,30 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::model::{Article, PollState, SourceEvent};
 use crate::normalize::Candidate;
+use chunks::{ChunkEdit, Chunked};
 use merge::Relation;
 
 /// The schema this gazette writes. Bump on any incompatible change to the key layout or codec.
 /// 2: values of [`COMPRESS_FROM`] bytes or more are deflated (schema-1 values, plain JSON, are
 /// still read, so a schema-1 archive is upgraded in place on open without rewriting anything).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: the five indexes are stored in chunks (see [`chunks`]); an older archive is rewritten
+/// once, on open (see [`upgrade`]).
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// Entries per chunk of the indexes read in time order (`by_time`, `by_source`, `topics`):
+/// they grow at their newest end, so a poll rewrites one or two chunks of each.
+const ORDERED_CHUNK: usize = 32;
+/// Entries per chunk of the lookup indexes (`dedup`, `identity`), written at random places:
+/// smaller, since every new article rewrites one chunk of each.
+const LOOKUP_CHUNK: usize = 16;
+/// The chunked indexes: (name of the schema-2 tree, name of the chunked tree, chunk size).
+const INDEXES: [(&str, &str, usize); 5] = [
+    ("by_time", "by_time/c", ORDERED_CHUNK),
+    ("by_source", "by_source/c", ORDERED_CHUNK),
+    ("dedup", "dedup/c", LOOKUP_CHUNK),
+    ("identity", "identity/c", LOOKUP_CHUNK),
+    ("topics", "topics/c", ORDERED_CHUNK),
+];
 
 /// Values at least this long (as JSON) are stored deflated: article bodies are most of an
 /// archive's bytes and compress about 3:1, while sled's overhead per byte stays the same
@@ -125,12 +145,12 @@ pub struct Archive {
     path: PathBuf,
     db: sled::Db,
     articles: sled::Tree,
-    by_time: sled::Tree,
-    by_source: sled::Tree,
-    dedup: sled::Tree,
-    identity: sled::Tree,
+    by_time: Chunked,
+    by_source: Chunked,
+    dedup: Chunked,
+    identity: Chunked,
     sources: sled::Tree,
-    topics: sled::Tree,
+    topics: Chunked,
     /// Source health events, keyed by time: the operators' `/status.rss`.
     events: sled::Tree,
     /// Pruned articles: id → JSON [`Tombstone`]. Their dedup and identity entries stay, so a
@@ -169,12 +189,50 @@ enum Tree {
     Tombstones,
 }
 
+impl Tree {
+    /// Where a chunked index sits in `apply`'s edits (`None`: a plain tree).
+    fn chunk_slot(self) -> Option<usize> {
+        match self {
+            Tree::ByTime => Some(0),
+            Tree::BySource => Some(1),
+            Tree::Dedup => Some(2),
+            Tree::Identity => Some(3),
+            Tree::Topics => Some(4),
+            Tree::Articles | Tree::Sources | Tree::Events | Tree::Tombstones => None,
+        }
+    }
+}
+
 /// What is left of a pruned article: enough to recognise it if a feed still lists it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Tombstone {
     pub pruned_at: DateTime<Utc>,
     pub published: DateTime<Utc>,
     pub dedup_keys: Vec<crate::model::DedupKey>,
+}
+
+/// Opens the sled database of an archive, creating the directory.
+fn open_db(path: &Path) -> Result<sled::Db, ArchiveError> {
+    let open_err = |reason: String| ArchiveError::Open {
+        path: path.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(path).map_err(|e| open_err(e.to_string()))?;
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::HighThroughput)
+        // sled's default page cache is 1 GiB; gazette reads little after writing, so a
+        // small cache keeps a months-long daemon's memory flat (bench/run: peak RSS)
+        .cache_capacity(CACHE_BYTES)
+        .open()
+        .map_err(|e| {
+            let s = e.to_string();
+            if s.contains("lock") || s.contains("WouldBlock") {
+                open_err(format!("{s} (is another gazette using it?)"))
+            } else {
+                open_err(s)
+            }
+        })
 }
 
 impl Archive {
@@ -184,46 +242,36 @@ impl Archive {
             path: path.to_path_buf(),
             reason,
         };
-        std::fs::create_dir_all(path).map_err(|e| open_err(e.to_string()))?;
-        let db = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::HighThroughput)
-            // sled's default page cache is 1 GiB; gazette reads little after writing, so a
-            // small cache keeps a months-long daemon's memory flat (bench/run: peak RSS)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|e| {
-                let s = e.to_string();
-                if s.contains("lock") || s.contains("WouldBlock") {
-                    open_err(format!("{s} (is another gazette using it?)"))
-                } else {
-                    open_err(s)
-                }
-            })?;
+        upgrade::recover(path)?;
+        let db = open_db(path)?;
         let meta = db.open_tree("meta")?;
-        match meta.get(SCHEMA_KEY)? {
-            Some(v) => {
-                let found = v
-                    .as_ref()
-                    .try_into()
-                    .map(u32::from_be_bytes)
-                    .map_err(|_| open_err("schema version record is malformed".into()))?;
-                if found > SCHEMA_VERSION {
-                    return Err(ArchiveError::NewerSchema {
-                        path: path.to_path_buf(),
-                        found,
-                        supported: SCHEMA_VERSION,
-                    });
-                }
-                if found < SCHEMA_VERSION {
-                    // every older schema's values are still decoded as they are
-                    meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                }
-            }
-            None => {
-                meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-            }
+        let found = match meta.get(SCHEMA_KEY)? {
+            Some(v) => v
+                .as_ref()
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| open_err("schema version record is malformed".into()))?,
+            None => SCHEMA_VERSION,
+        };
+        if found > SCHEMA_VERSION {
+            return Err(ArchiveError::NewerSchema {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
         }
+        if found < 3 {
+            drop((meta, db));
+            upgrade::rewrite(path, open_db)?;
+            return Archive::open(path, dedup_window);
+        }
+        if meta.get(SCHEMA_KEY)?.is_none() {
+            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+        }
+        let [by_time, by_source, dedup, identity, topics] =
+            INDEXES.map(|(_, name, max)| db.open_tree(name).map(|t| Chunked::new(t, max)));
+        let (by_time, by_source, dedup, identity, topics) =
+            (by_time?, by_source?, dedup?, identity?, topics?);
         if meta.get(COUNT_KEY)?.is_none() {
             // an archive from before the count was kept: count it once
             let n = db.open_tree("articles")?.len() as u64;
@@ -231,19 +279,19 @@ impl Archive {
         }
         if meta.get(TOPIC_COUNTS_KEPT)?.is_none() {
             // an archive from before the topic counts were kept: count them once
-            let counts = count_members(&db.open_tree("topics")?)?;
+            let counts = count_members(&topics)?;
             set_topic_counts(&meta, &counts)?;
             meta.insert(TOPIC_COUNTS_KEPT, &[1])?;
         }
         Ok(Archive {
             path: path.to_path_buf(),
             articles: db.open_tree("articles")?,
-            by_time: db.open_tree("by_time")?,
-            by_source: db.open_tree("by_source")?,
-            dedup: db.open_tree("dedup")?,
-            identity: db.open_tree("identity")?,
+            by_time,
+            by_source,
+            dedup,
+            identity,
             sources: db.open_tree("sources")?,
-            topics: db.open_tree("topics")?,
+            topics,
             events: db.open_tree("events")?,
             tombstones: db.open_tree("tombstones")?,
             retention: None,
@@ -296,17 +344,17 @@ impl Archive {
         let Some(retention) = self.retention else {
             return Ok(0);
         };
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let end = keys::ts(now - retention);
         let mut ops = Vec::new();
         let mut touched = BTreeSet::new();
         let mut n = 0;
-        for item in self.by_time.range(..end.to_vec()) {
+        for item in self.by_time.range(&[], Some(&end)) {
             let (k, _) = item?;
             let id = String::from_utf8_lossy(&k[8..]).into_owned();
             let Some(a) = self.get(&id)? else { continue };
             ops.push(Op::Del(Tree::Articles, id.as_bytes().to_vec()));
-            ops.push(Op::Del(Tree::ByTime, k.to_vec()));
+            ops.push(Op::Del(Tree::ByTime, k.clone()));
             for s in &a.sources {
                 ops.push(Op::Del(
                     Tree::BySource,
@@ -329,10 +377,10 @@ impl Archive {
             ));
             n += 1;
             if ops.len() > 5_000 {
-                self.apply(&std::mem::take(&mut ops))?;
+                self.apply(&guard, &std::mem::take(&mut ops))?;
             }
         }
-        self.apply(&ops)?;
+        self.apply(&guard, &ops)?;
         self.db.flush()?;
         self.bump(touched);
         Ok(n)
@@ -396,7 +444,7 @@ impl Archive {
             source.as_bytes().to_vec(),
             encode(&state)?,
         ));
-        self.apply(&ops)?;
+        self.apply(&guard, &ops)?;
         // Flush after letting the next writer in: sled's flush makes every write applied so
         // far durable, so concurrent polls share one fsync instead of queueing for one each
         // (bench/run cold ingest: polls were serialized on the disk, concurrency 1 as fast as 16).
@@ -462,14 +510,16 @@ impl Archive {
             }
         }
         report.updated += self.recurate_batch(curate, batch)?;
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         for id in &report.removed {
             self.meta.remove(keys::topic_fingerprint(id))?;
             // entries left behind by an interrupted earlier run
-            for item in self.topics.scan_prefix(keys::source_prefix(id)) {
+            let mut ops = Vec::new();
+            for item in self.topics.scan_prefix(&keys::source_prefix(id)) {
                 let (k, _) = item?;
-                self.topics.remove(k)?;
+                ops.push(Op::Del(Tree::Topics, k));
             }
+            self.apply(&guard, &ops)?;
             self.meta.remove(keys::topic_count(id.as_bytes()))?;
         }
         for (id, fp) in fingerprints {
@@ -520,7 +570,7 @@ impl Archive {
         if batch.is_empty() {
             return Ok(0);
         }
-        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let (mut ops, mut touched, mut updated) = (Vec::new(), BTreeSet::new(), 0);
         for (k, seen, topics) in batch {
             let Some(now) = self.articles.get(&k)? else {
@@ -540,7 +590,7 @@ impl Archive {
             ops.push(Op::Put(Tree::Articles, k.to_vec(), encode(&after)?));
             updated += 1;
         }
-        self.apply(&ops)?;
+        self.apply(&guard, &ops)?;
         self.bump(touched);
         Ok(updated)
     }
@@ -549,7 +599,7 @@ impl Archive {
     pub fn topic_newest(&self, topic: &str, limit: usize) -> Result<Vec<Article>, ArchiveError> {
         let prefix = keys::source_prefix(topic);
         let mut out = Vec::new();
-        for item in self.topics.scan_prefix(&prefix).rev() {
+        for item in self.topics.scan_prefix_rev(&prefix) {
             if out.len() >= limit {
                 break;
             }
@@ -618,7 +668,7 @@ impl Archive {
             source.as_bytes().to_vec(),
             encode(state)?,
         ));
-        self.apply(&ops)?;
+        self.apply(&guard, &ops)?;
         drop(guard); // as in `ingest`: durable before returning, fsync shared
         self.db.flush()?;
         Ok(())
@@ -732,15 +782,52 @@ impl Archive {
         Ok(stored)
     }
 
-    fn apply(&self, ops: &[Op]) -> Result<(), ArchiveError> {
+    /// Writes `ops` in one transaction. The index entries among them are first applied to the
+    /// chunks they fall in, which are read outside the transaction: `_held` (the write lock)
+    /// is what keeps those reads current until the transaction commits.
+    fn apply(&self, _held: &MutexGuard<'_, ()>, ops: &[Op]) -> Result<(), ArchiveError> {
+        let mut edits = [
+            ChunkEdit::new(&self.by_time),
+            ChunkEdit::new(&self.by_source),
+            ChunkEdit::new(&self.dedup),
+            ChunkEdit::new(&self.identity),
+            ChunkEdit::new(&self.topics),
+        ];
+        let mut members: Vec<(&[u8], i64)> = Vec::new();
+        let mut plain: Vec<&Op> = Vec::new();
+        for op in ops {
+            let tree = match op {
+                Op::Put(t, ..) | Op::Del(t, _) => *t,
+            };
+            let Some(slot) = tree.chunk_slot() else {
+                plain.push(op);
+                continue;
+            };
+            let (delta, key) = match op {
+                Op::Put(_, k, v) => (i64::from(edits[slot].put(k, v)?), k),
+                Op::Del(_, k) => (-i64::from(edits[slot].remove(k)?), k),
+            };
+            if delta != 0 && tree == Tree::Topics {
+                let topic = keys::topic_of(key);
+                match members.iter_mut().find(|(t, _)| *t == topic) {
+                    Some((_, n)) => *n += delta,
+                    None => members.push((topic, delta)),
+                }
+            }
+        }
+        let index_writes: Vec<(usize, Vec<u8>, Option<Vec<u8>>)> = edits
+            .into_iter()
+            .enumerate()
+            .flat_map(|(slot, e)| e.into_writes().into_iter().map(move |(k, v)| (slot, k, v)))
+            .collect();
         let trees = (
             &self.articles,
-            &self.by_time,
-            &self.by_source,
-            &self.dedup,
-            &self.identity,
+            &self.by_time.tree,
+            &self.by_source.tree,
+            &self.dedup.tree,
+            &self.identity.tree,
             &self.sources,
-            &self.topics,
+            &self.topics.tree,
             &self.events,
             &self.tombstones,
             &self.meta,
@@ -758,23 +845,30 @@ impl Archive {
                 tombstones,
                 meta,
             )| {
+                let chunked = [by_time, by_source, dedup, identity, topics];
+                for (slot, key, value) in &index_writes {
+                    match value {
+                        Some(v) => chunked[*slot].insert(key.as_slice(), v.as_slice())?,
+                        None => chunked[*slot].remove(key.as_slice())?,
+                    };
+                }
                 // recomputed from scratch if sled retries the transaction
                 let mut added: i64 = 0;
-                let mut members: Vec<(&[u8], i64)> = Vec::new();
-                for op in ops {
+                for op in &plain {
                     let (tree, key) = match op {
                         Op::Put(t, k, _) | Op::Del(t, k) => (t, k),
                     };
                     let t = match tree {
                         Tree::Articles => articles,
-                        Tree::ByTime => by_time,
-                        Tree::BySource => by_source,
-                        Tree::Dedup => dedup,
-                        Tree::Identity => identity,
                         Tree::Sources => sources,
-                        Tree::Topics => topics,
                         Tree::Events => events,
                         Tree::Tombstones => tombstones,
+                        // applied to their chunks above
+                        Tree::ByTime
+                        | Tree::BySource
+                        | Tree::Dedup
+                        | Tree::Identity
+                        | Tree::Topics => continue,
                     };
                     let delta = match op {
                         Op::Put(_, _, v) => {
@@ -782,23 +876,13 @@ impl Archive {
                         }
                         Op::Del(..) => -i64::from(t.remove(key.as_slice())?.is_some()),
                     };
-                    if delta != 0 {
-                        match tree {
-                            Tree::Articles => added += delta,
-                            Tree::Topics => {
-                                let topic = keys::topic_of(key);
-                                match members.iter_mut().find(|(t, _)| *t == topic) {
-                                    Some((_, n)) => *n += delta,
-                                    None => members.push((topic, delta)),
-                                }
-                            }
-                            _ => {}
-                        }
+                    if *tree == Tree::Articles {
+                        added += delta;
                     }
                 }
                 let counters = members
-                    .into_iter()
-                    .map(|(topic, delta)| (keys::topic_count(topic), delta))
+                    .iter()
+                    .map(|(topic, delta)| (keys::topic_count(topic), *delta))
                     .chain((added != 0).then(|| (COUNT_KEY.to_vec(), added)));
                 for (key, delta) in counters {
                     let n = meta.get(&key)?.as_deref().and_then(be_u64).unwrap_or(0);
@@ -825,9 +909,9 @@ impl Archive {
     /// The newest `limit` articles, of one source or of all; reads `limit` index entries, not the
     /// archive.
     pub fn newest(&self, source: Option<&str>, limit: usize) -> Result<Vec<Article>, ArchiveError> {
-        let ids: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = match source {
-            Some(s) => Box::new(self.by_source.scan_prefix(keys::source_prefix(s)).rev()),
-            None => Box::new(self.by_time.iter().rev()),
+        let ids: Box<dyn Iterator<Item = Result<chunks::Entry, ArchiveError>>> = match source {
+            Some(s) => Box::new(self.by_source.scan_prefix_rev(&keys::source_prefix(s))),
+            None => Box::new(self.by_time.range_rev(&[], None)),
         };
         let skip = source.map_or(0, |s| s.len() + 1) + 8;
         let mut out = Vec::new();
@@ -846,9 +930,8 @@ impl Archive {
 
     /// Whether `source` already delivered an entry with this identity (`g:`guid, `l:`link).
     pub fn knows(&self, source: &str, identity: &str) -> Result<bool, ArchiveError> {
-        Ok(self
-            .identity
-            .contains_key(keys::identity(source, identity))?)
+        self.identity
+            .contains_key(&keys::identity(source, identity))
     }
 
     /// The newest `limit` source events, newest first.
@@ -869,13 +952,18 @@ impl Archive {
         since: DateTime<Utc>,
     ) -> Result<(usize, usize), ArchiveError> {
         let prefix = keys::source_prefix(source);
-        let total = self.by_source.scan_prefix(&prefix).count();
-        let from = keys::by_source(source, since, "");
-        let mut end = prefix.clone();
-        if let Some(last) = end.last_mut() {
-            *last += 1;
+        let mut total = 0;
+        for item in self.by_source.scan_prefix(&prefix) {
+            item?;
+            total += 1;
         }
-        let recent = self.by_source.range(from..end).count();
+        let from = keys::by_source(source, since, "");
+        let end = chunks::successor(&prefix);
+        let mut recent = 0;
+        for item in self.by_source.range(&from, end.as_deref()) {
+            item?;
+            recent += 1;
+        }
         Ok((total, recent))
     }
 
@@ -1065,7 +1153,7 @@ fn be_u64(bytes: &[u8]) -> Option<u64> {
     bytes.try_into().ok().map(u64::from_be_bytes)
 }
 
-fn count_members(topics: &sled::Tree) -> Result<BTreeMap<Vec<u8>, u64>, ArchiveError> {
+fn count_members(topics: &Chunked) -> Result<BTreeMap<Vec<u8>, u64>, ArchiveError> {
     let mut out: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
     for item in topics.iter() {
         let (k, _) = item?;
@@ -1206,7 +1294,7 @@ mod tests {
     }
 
     #[test]
-    fn schema_1_archive_with_plain_json_values_is_read_and_upgraded() {
+    fn schema_1_archive_with_plain_json_values_and_one_record_per_index_entry_is_upgraded() {
         let dir = tempfile::tempdir().expect("tempdir");
         let (archive, ids) = archive_with(dir.path(), 3);
         drop(archive);
@@ -1221,6 +1309,20 @@ mod tests {
                     tree.insert(k, serde_json::to_vec(&value).expect("json"))
                         .expect("insert");
                 }
+            }
+            // and its indexes as one record per entry, under the schema-1/2 tree names
+            for (old, name, max) in INDEXES {
+                let chunked = Chunked::new(db.open_tree(name).expect("tree"), max);
+                let plain = db.open_tree(old).expect("tree");
+                for item in chunked.iter() {
+                    let (k, v) = item.expect("entry");
+                    plain.insert(k, v).expect("insert");
+                }
+                assert!(
+                    !plain.is_empty() || old == "topics",
+                    "{old} has entries to upgrade"
+                );
+                chunked.clear().expect("clear");
             }
             let meta = db.open_tree("meta").expect("meta");
             meta.insert(SCHEMA_KEY, &1u32.to_be_bytes())
@@ -1242,10 +1344,79 @@ mod tests {
             .expect("meta")
             .expect("schema key");
         assert_eq!(schema.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+        for (old, name, _) in INDEXES {
+            assert!(
+                !archive
+                    .db
+                    .tree_names()
+                    .iter()
+                    .any(|t| t.as_ref() == old.as_bytes()),
+                "{old} was dropped once copied into {name}"
+            );
+        }
+        assert_eq!(archive.by_time.tree.len(), 1, "3 entries make one chunk");
+        assert!(
+            archive.knows("s", "g:g1").expect("identity"),
+            "identities were copied"
+        );
         assert_eq!(
             archive.stored_count(),
             Some(3),
             "the count is seeded on open"
+        );
+    }
+
+    #[test]
+    fn an_upgrade_interrupted_by_a_crash_is_finished_or_discarded_on_the_next_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (archive, ids) = archive_with(dir.path(), 3);
+        drop(archive);
+        let (path, copy, old) = (
+            dir.path().join("a"),
+            dir.path().join("a.upgrading"),
+            dir.path().join("a.schema2"),
+        );
+        // crashed between setting the old archive aside and moving the finished copy in
+        retry(|| std::fs::rename(&path, &copy)).expect("rename");
+        std::fs::create_dir(&old).expect("old");
+        let archive = reopen(&path).expect("opens the finished copy");
+        assert_eq!(archive.len(), 3);
+        assert!(archive.get(&ids[0]).expect("get").is_some());
+        assert!(!copy.exists() && !old.exists(), "nothing left beside it");
+        drop(archive);
+        // crashed while copying: the partial copy goes, the archive stays
+        std::fs::create_dir(&copy).expect("copy");
+        std::fs::write(copy.join("db"), b"half a copy").expect("write");
+        let archive = reopen(&path).expect("opens");
+        assert_eq!(archive.len(), 3);
+        assert!(!copy.exists());
+    }
+
+    #[test]
+    fn import_merges_the_same_story_twice_in_one_batch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (archive, ids) = archive_with(dir.path(), 2);
+        let a = archive.get(&ids[0]).expect("get").expect("stored");
+        let other = archive.get(&ids[1]).expect("get").expect("stored");
+        drop(archive);
+        // the same story again under another id, as a second archive would have stored it
+        let mut again = a.clone();
+        again.id = "another-id".into();
+        let lines: String = [a.clone(), other, again]
+            .into_iter()
+            .map(|x| serde_json::to_string(&Record::Article(Box::new(x))).expect("json") + "\n")
+            .collect();
+        let fresh =
+            Archive::open(&dir.path().join("b"), Duration::from_secs(48 * 3600)).expect("open");
+        let done = fresh
+            .import(&mut lines.as_bytes(), &|_| Vec::new(), &mut |_| {})
+            .expect("import");
+        assert_eq!((done.new, done.merged), (2, 1));
+        assert_eq!(fresh.len(), 2);
+        assert!(fresh.get("another-id").expect("get").is_none());
+        assert_eq!(
+            fresh.verify(&|_| Vec::new()).expect("verify"),
+            Vec::<String>::new()
         );
     }
 

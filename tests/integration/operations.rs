@@ -93,20 +93,25 @@ fn verify_finds_index_damage_and_repair_rebuilds_the_indexes() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.starts_with("ok: 4 articles"), "{}", run.stdout);
     {
+        // the indexes are chunks of entries (src/archive/chunks.rs): lose by_time's only chunk,
+        // and add a dedup chunk of one entry that points nowhere (sorting after the others)
         let db = sled::open(home.archive_path()).expect("sled");
-        let by_time = db.open_tree("by_time").expect("tree");
-        let first = by_time.first().expect("read").expect("an entry");
+        let by_time = db.open_tree("by_time/c").expect("tree");
+        assert_eq!(by_time.len(), 1, "4 entries make one chunk");
+        let first = by_time.first().expect("read").expect("a chunk");
         by_time.remove(first.0).expect("remove");
-        db.open_tree("dedup")
+        let key = b"zzzz no such title\0\x80\0\0\0\0\0\0\0ffffffffffffffff";
+        let chunk = [&b"C\x00"[..], &[key.len() as u8], key, b"\x00"].concat();
+        db.open_tree("dedup/c")
             .expect("tree")
-            .insert(b"no such title\0\x80\0\0\0\0\0\0\0ffffffffffffffff", b"")
+            .insert(key, chunk)
             .expect("insert");
         db.flush().expect("flush");
     }
     let run = home.run(&["verify"]);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(
-        run.stdout.contains("by_time index is missing 1 entries"),
+        run.stdout.contains("by_time index is missing 4 entries"),
         "{}",
         run.stdout
     );
@@ -126,6 +131,30 @@ fn verify_finds_index_damage_and_repair_rebuilds_the_indexes() {
     );
     assert_eq!(home.run(&["verify"]).code, 0);
     assert_eq!(home.run(&["articles", "--json"]).json_lines().len(), 4);
+
+    // a chunk that does not decode is reported, not a crash, and repair drops it
+    {
+        let db = sled::open(home.archive_path()).expect("sled");
+        db.open_tree("identity/c")
+            .expect("tree")
+            .insert(b"zzz", b"not a chunk")
+            .expect("insert");
+        db.flush().expect("flush");
+    }
+    let run = home.run(&["verify"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("identity chunk \"zzz\"") && run.stdout.contains("no chunk tag"),
+        "{}",
+        run.stdout
+    );
+    let run = home.run(&["verify", "--repair"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(home.run(&["verify"]).code, 0);
+    assert!(
+        home.run(&["poll"]).stdout.contains("0 new"),
+        "identities kept"
+    );
 }
 
 #[test]

@@ -1,0 +1,692 @@
+//! Index trees stored as **chunks**: a sorted set of index entries kept many to a sled record,
+//! each chunk under the first key it holds. sled 0.34 splits a leaf page above 16 records
+//! whatever their size, and keeps a page-table entry in memory for every page from the moment
+//! it opens; with one record per index entry, five indexes over 1M articles made about 530k
+//! pages and 120 MB of page table before anything was read (heaptrack of `Archive::open`,
+//! bench/run "scale"). A chunk of up to [`Chunked::max`] entries divides that by about its fill.
+//!
+//! The logical view — an ordered map from index key to value — is what every reader sees: `get`,
+//! forward and reverse ranges, prefix scans. Writes go through a [`ChunkEdit`], which loads the
+//! chunks a batch touches, applies the batch's puts and removes in memory, splits or re-keys
+//! chunks as needed, and hands back the records to write in the caller's transaction. An edit
+//! reads the tree outside that transaction, so only one edit may be in flight per archive: the
+//! archive's write lock (see `Archive::apply`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ArchiveError;
+
+/// A chunk's first byte; a record without it is damage.
+const CHUNK_TAG: u8 = b'C';
+
+/// One logical entry of an index.
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// An index tree in chunks of at most `max` entries.
+#[derive(Clone)]
+pub struct Chunked {
+    pub tree: sled::Tree,
+    /// Entries per chunk before it splits.
+    pub max: usize,
+}
+
+impl Chunked {
+    pub fn new(tree: sled::Tree, max: usize) -> Chunked {
+        Chunked {
+            tree,
+            max: max.max(2),
+        }
+    }
+
+    /// The chunk that would hold `key`: the one with the greatest first key `<= key`.
+    fn chunk_for(&self, key: &[u8]) -> Result<Option<(sled::IVec, Vec<Entry>)>, ArchiveError> {
+        match self.tree.range(..=key).next_back() {
+            Some(item) => {
+                let (k, v) = item?;
+                let entries = decode_chunk(&k, &v)?;
+                Ok(Some((k, entries)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The value stored under `key`.
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, ArchiveError> {
+        let Some((_, entries)) = self.chunk_for(key)? else {
+            return Ok(None);
+        };
+        Ok(entries
+            .binary_search_by(|(k, _)| k.as_slice().cmp(key))
+            .ok()
+            .map(|i| entries[i].1.clone()))
+    }
+
+    pub fn contains_key(&self, key: &[u8]) -> Result<bool, ArchiveError> {
+        Ok(self.get(key)?.is_some())
+    }
+
+    /// Entries with `lo <= key < hi` (`hi` `None`: no upper bound), in key order.
+    pub fn range(
+        &self,
+        lo: &[u8],
+        hi: Option<&[u8]>,
+    ) -> impl Iterator<Item = Result<Entry, ArchiveError>> + use<> {
+        let (lo, hi) = (lo.to_vec(), hi.map(<[u8]>::to_vec));
+        // the chunk holding `lo` starts at or before it
+        let (start, failed) = match self.tree.range(..=lo.as_slice()).next_back() {
+            Some(Ok((k, _))) => (k.to_vec(), None),
+            Some(Err(e)) => (lo.clone(), Some(e)),
+            None => (lo.clone(), None),
+        };
+        let chunks = match &hi {
+            Some(h) if start.as_slice() >= h.as_slice() => self.tree.range(h.clone()..h.clone()),
+            Some(h) => self.tree.range(start..h.clone()),
+            None => self.tree.range(start..),
+        };
+        Scan {
+            chunks,
+            pending: Vec::new().into_iter(),
+            lo,
+            hi,
+            reverse: false,
+            done: false,
+            failed,
+        }
+    }
+
+    /// Entries with `lo <= key < hi`, greatest key first.
+    pub fn range_rev(
+        &self,
+        lo: &[u8],
+        hi: Option<&[u8]>,
+    ) -> impl Iterator<Item = Result<Entry, ArchiveError>> + use<> {
+        let (lo, hi) = (lo.to_vec(), hi.map(<[u8]>::to_vec));
+        let chunks = match &hi {
+            Some(h) => self.tree.range(..h.clone()),
+            None => self.tree.iter(),
+        };
+        Scan {
+            chunks,
+            pending: Vec::new().into_iter(),
+            lo,
+            hi,
+            reverse: true,
+            done: false,
+            failed: None,
+        }
+    }
+
+    /// Every entry, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = Result<Entry, ArchiveError>> + use<> {
+        self.range(&[], None)
+    }
+
+    /// Entries whose key starts with `prefix`, in key order.
+    pub fn scan_prefix(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<Entry, ArchiveError>> + use<> {
+        self.range(prefix, successor(prefix).as_deref())
+    }
+
+    /// Entries whose key starts with `prefix`, greatest key first.
+    pub fn scan_prefix_rev(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<Entry, ArchiveError>> + use<> {
+        self.range_rev(prefix, successor(prefix).as_deref())
+    }
+
+    /// Removes every entry (repair rebuilds from the articles).
+    pub fn clear(&self) -> Result<(), ArchiveError> {
+        self.tree.clear()?;
+        Ok(())
+    }
+
+    /// One sentence per broken chunk: unreadable, empty, unsorted, filed under a key other
+    /// than its first, or overlapping the next (for `verify`).
+    pub fn problems(&self, name: &str) -> Result<Vec<String>, ArchiveError> {
+        let mut out = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        for item in self.tree.iter() {
+            let (k, v) = item?;
+            let shown = String::from_utf8_lossy(&k).into_owned();
+            let entries = match decode_chunk(&k, &v) {
+                Ok(e) => e,
+                Err(e) => {
+                    out.push(format!("{name} chunk {shown:?}: {e}"));
+                    continue;
+                }
+            };
+            let (Some(first), Some(end)) = (entries.first(), entries.last()) else {
+                out.push(format!("{name} chunk {shown:?} is empty"));
+                continue;
+            };
+            if first.0 != k.as_ref() {
+                out.push(format!(
+                    "{name} chunk {shown:?} is filed under a key it does not start with"
+                ));
+            }
+            if entries.windows(2).any(|w| w[0].0 >= w[1].0) {
+                out.push(format!("{name} chunk {shown:?} is not in key order"));
+            }
+            if last
+                .as_ref()
+                .is_some_and(|l| l.as_slice() >= first.0.as_slice())
+            {
+                out.push(format!(
+                    "{name} chunk {shown:?} overlaps the chunk before it"
+                ));
+            }
+            last = Some(end.0.clone());
+        }
+        Ok(out)
+    }
+
+    /// Removes the chunks that do not decode or are out of place (repair); returns how many.
+    pub fn drop_damaged(&self) -> Result<usize, ArchiveError> {
+        let mut bad = Vec::new();
+        let mut last: Option<Vec<u8>> = None;
+        for item in self.tree.iter() {
+            let (k, v) = item?;
+            match decode_chunk(&k, &v) {
+                Ok(e)
+                    if e.first().is_some_and(|(f, _)| f.as_slice() == k.as_ref())
+                        && e.windows(2).all(|w| w[0].0 < w[1].0)
+                        && last.as_ref().is_none_or(|l| l.as_slice() < k.as_ref()) =>
+                {
+                    last = e.last().map(|(l, _)| l.clone());
+                }
+                _ => bad.push(k),
+            }
+        }
+        for k in &bad {
+            self.tree.remove(k)?;
+        }
+        Ok(bad.len())
+    }
+
+    /// Fills an empty chunked tree from entries in strictly increasing key order, `fill`
+    /// entries a chunk (schema upgrades; repair). Not transactional: the caller marks the
+    /// result done only after it returns.
+    pub fn load_sorted(
+        &self,
+        entries: impl Iterator<Item = Result<Entry, ArchiveError>>,
+    ) -> Result<u64, ArchiveError> {
+        let fill = (self.max * 3 / 4).max(1);
+        let mut chunk: Vec<Entry> = Vec::with_capacity(fill);
+        let mut n = 0;
+        for e in entries {
+            chunk.push(e?);
+            n += 1;
+            if chunk.len() >= fill {
+                self.tree
+                    .insert(chunk[0].0.as_slice(), encode_chunk(&chunk))?;
+                chunk.clear();
+            }
+        }
+        if let Some(first) = chunk.first() {
+            self.tree.insert(first.0.as_slice(), encode_chunk(&chunk))?;
+        }
+        Ok(n)
+    }
+}
+
+/// The least byte string greater than every string starting with `prefix` (`None`: there is
+/// none, the prefix is all 0xff).
+pub fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut s = prefix.to_vec();
+    while let Some(last) = s.pop() {
+        if last < 0xff {
+            s.push(last + 1);
+            return Some(s);
+        }
+    }
+    None
+}
+
+/// Walks the chunks of a range and yields their entries within the bounds.
+struct Scan {
+    chunks: sled::Iter,
+    pending: std::vec::IntoIter<Entry>,
+    lo: Vec<u8>,
+    hi: Option<Vec<u8>>,
+    reverse: bool,
+    done: bool,
+    /// Finding the first chunk failed: reported as the first item.
+    failed: Option<sled::Error>,
+}
+
+fn in_bounds(key: &[u8], lo: &[u8], hi: Option<&[u8]>) -> bool {
+    key >= lo && hi.is_none_or(|h| key < h)
+}
+
+impl Iterator for Scan {
+    type Item = Result<Entry, ArchiveError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(err) = self.failed.take() {
+                self.done = true;
+                return Some(Err(err.into()));
+            }
+            for e in self.pending.by_ref() {
+                if in_bounds(&e.0, &self.lo, self.hi.as_deref()) {
+                    return Some(Ok(e));
+                }
+            }
+            if self.done {
+                return None;
+            }
+            let item = if self.reverse {
+                self.chunks.next_back()
+            } else {
+                self.chunks.next()
+            };
+            let (k, v) = match item? {
+                Ok(kv) => kv,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e.into()));
+                }
+            };
+            let mut entries = match decode_chunk(&k, &v) {
+                Ok(e) => e,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            if self.reverse {
+                // every chunk before this one holds only keys below its first key
+                if k.as_ref() <= self.lo.as_slice() {
+                    self.done = true;
+                }
+                entries.reverse();
+            }
+            self.pending = entries.into_iter();
+        }
+    }
+}
+
+/// The writes of one batch to one chunked tree, applied in memory.
+pub struct ChunkEdit<'a> {
+    index: &'a Chunked,
+    /// Chunks as they will be after the batch, by first key.
+    live: BTreeMap<Vec<u8>, Vec<Entry>>,
+    /// Stored chunk keys that no longer name a chunk.
+    gone: BTreeSet<Vec<u8>>,
+}
+
+impl<'a> ChunkEdit<'a> {
+    pub fn new(index: &'a Chunked) -> ChunkEdit<'a> {
+        ChunkEdit {
+            index,
+            live: BTreeMap::new(),
+            gone: BTreeSet::new(),
+        }
+    }
+
+    /// The nearest chunk key to `key` on one side (`<=` when `below`, else `>`) as the edit
+    /// sees it: a stored chunk not yet replaced, or one this edit made.
+    fn nearest(&self, key: &[u8], below: bool) -> Result<Option<Vec<u8>>, ArchiveError> {
+        let stored = {
+            let mut it: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if below
+            {
+                Box::new(self.index.tree.range(..=key).rev())
+            } else {
+                Box::new(self.index.tree.range(key..))
+            };
+            let mut found = None;
+            for item in it.by_ref() {
+                let (k, _) = item?;
+                if !below && k.as_ref() == key {
+                    continue;
+                }
+                if !self.gone.contains(k.as_ref()) {
+                    found = Some(k.to_vec());
+                    break;
+                }
+            }
+            found
+        };
+        let made = if below {
+            self.live.range(..=key.to_vec()).next_back()
+        } else {
+            self.live
+                .range((
+                    std::ops::Bound::Excluded(key.to_vec()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .next()
+        }
+        .map(|(k, _)| k.clone());
+        Ok(match (stored, made) {
+            (Some(s), Some(m)) => Some(if below { s.max(m) } else { s.min(m) }),
+            (s, m) => s.or(m),
+        })
+    }
+
+    /// Takes chunk `key` out of the edit's view (loading it from the tree when needed), to be
+    /// put back under its first key by [`ChunkEdit::put_back`].
+    fn take(&mut self, key: &[u8]) -> Result<Vec<Entry>, ArchiveError> {
+        if let Some(entries) = self.live.remove(key) {
+            return Ok(entries);
+        }
+        let entries = match self.index.tree.get(key)? {
+            Some(v) => decode_chunk(key, &v)?,
+            None => Vec::new(),
+        };
+        Ok(entries)
+    }
+
+    /// Files a chunk under its first key, splitting it when it outgrew [`Chunked::max`];
+    /// `appended` (the new entry is the chunk's last) splits off just the tail, so an index
+    /// that grows at its end (time order) fills its chunks instead of leaving them half full.
+    fn put_back(&mut self, old_key: &[u8], mut entries: Vec<Entry>, appended: bool) {
+        let renamed = entries.first().is_none_or(|(k, _)| k.as_slice() != old_key);
+        if renamed {
+            self.gone.insert(old_key.to_vec());
+        }
+        while entries.len() > self.index.max {
+            let at = if appended {
+                entries.len() - 1
+            } else {
+                entries.len() / 2
+            };
+            let tail = entries.split_off(at);
+            self.file(tail);
+        }
+        self.file(entries);
+    }
+
+    fn file(&mut self, entries: Vec<Entry>) {
+        if let Some((first, _)) = entries.first() {
+            self.gone.remove(first);
+            self.live.insert(first.clone(), entries);
+        }
+    }
+
+    /// Stores `value` under `key`; returns whether the key is new.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<bool, ArchiveError> {
+        let (chunk_key, mut entries) = match self.nearest(key, true)? {
+            Some(k) => {
+                let e = self.take(&k)?;
+                (k, e)
+            }
+            // before every chunk: join the first one (it is re-keyed under `key`), or start one
+            None => match self.nearest(key, false)? {
+                Some(k) => {
+                    let e = self.take(&k)?;
+                    (k, e)
+                }
+                None => (key.to_vec(), Vec::new()),
+            },
+        };
+        let (new, appended) = match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
+            Ok(i) => {
+                entries[i].1 = value.to_vec();
+                (false, false)
+            }
+            Err(i) => {
+                entries.insert(i, (key.to_vec(), value.to_vec()));
+                (true, i + 1 == entries.len())
+            }
+        };
+        self.put_back(&chunk_key, entries, appended);
+        Ok(new)
+    }
+
+    /// Removes `key`; returns whether it was there.
+    pub fn remove(&mut self, key: &[u8]) -> Result<bool, ArchiveError> {
+        let Some(chunk_key) = self.nearest(key, true)? else {
+            return Ok(false);
+        };
+        let mut entries = self.take(&chunk_key)?;
+        let found = match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
+            Ok(i) => {
+                entries.remove(i);
+                true
+            }
+            Err(_) => false,
+        };
+        self.put_back(&chunk_key, entries, false);
+        Ok(found)
+    }
+
+    /// The records to write: `(chunk key, Some(chunk))` to store, `(key, None)` to remove.
+    pub fn into_writes(self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut out: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
+            .gone
+            .into_iter()
+            .filter(|k| !self.live.contains_key(k))
+            .map(|k| (k, None))
+            .collect();
+        out.extend(
+            self.live
+                .into_iter()
+                .map(|(k, entries)| (k, Some(encode_chunk(&entries)))),
+        );
+        out
+    }
+}
+
+/// `C`, then per entry: the bytes it shares with the previous key, the rest of the key and the
+/// value, each length an unsigned LEB128 varint. Neighbouring index keys share most of their
+/// bytes (source or topic, then the time), so the shared prefix is stored once.
+fn encode_chunk(entries: &[Entry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + entries.len() * 24);
+    out.push(CHUNK_TAG);
+    let mut prev: &[u8] = &[];
+    for (k, v) in entries {
+        let shared = prev.iter().zip(k).take_while(|(a, b)| a == b).count();
+        put_varint(&mut out, shared);
+        put_varint(&mut out, k.len() - shared);
+        out.extend_from_slice(&k[shared..]);
+        put_varint(&mut out, v.len());
+        out.extend_from_slice(v);
+        prev = k;
+    }
+    out
+}
+
+fn decode_chunk(key: &[u8], bytes: &[u8]) -> Result<Vec<Entry>, ArchiveError> {
+    let corrupt = |reason: &str| ArchiveError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: format!("index chunk {reason} (run `gazette repair`)"),
+    };
+    let Some((&CHUNK_TAG, mut rest)) = bytes.split_first() else {
+        return Err(corrupt("has no chunk tag"));
+    };
+    let mut out: Vec<Entry> = Vec::new();
+    while !rest.is_empty() {
+        let shared = take_varint(&mut rest).ok_or_else(|| corrupt("is cut short"))?;
+        let tail = take_varint(&mut rest).ok_or_else(|| corrupt("is cut short"))?;
+        let prev = out.last().map_or(&[][..], |(k, _)| k.as_slice());
+        let (Some(head), Some(suffix)) = (prev.get(..shared), rest.get(..tail)) else {
+            return Err(corrupt("has a key longer than its bytes"));
+        };
+        let k = [head, suffix].concat();
+        rest = &rest[tail..];
+        let vlen = take_varint(&mut rest).ok_or_else(|| corrupt("is cut short"))?;
+        let v = rest
+            .get(..vlen)
+            .ok_or_else(|| corrupt("has a value longer than its bytes"))?
+            .to_vec();
+        rest = &rest[vlen..];
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn take_varint(bytes: &mut &[u8]) -> Option<usize> {
+    let mut n: usize = 0;
+    for shift in (0..64).step_by(7) {
+        let (&b, rest) = bytes.split_first()?;
+        *bytes = rest;
+        n |= usize::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(n);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn index(max: usize) -> (sled::Db, Chunked) {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .expect("temporary sled");
+        let tree = db.open_tree("t").expect("tree");
+        (db, Chunked::new(tree, max))
+    }
+
+    fn write(index: &Chunked, edit: ChunkEdit<'_>) {
+        for (k, v) in edit.into_writes() {
+            match v {
+                Some(v) => index.tree.insert(k, v).expect("insert"),
+                None => index.tree.remove(k).expect("remove"),
+            };
+        }
+    }
+
+    fn all(it: impl Iterator<Item = Result<Entry, ArchiveError>>) -> Vec<Entry> {
+        it.collect::<Result<_, _>>().expect("readable")
+    }
+
+    #[test]
+    fn varints_round_trip_and_a_cut_one_is_none() {
+        for n in [0usize, 1, 127, 128, 300, 16_383, 16_384, usize::MAX] {
+            let mut buf = Vec::new();
+            put_varint(&mut buf, n);
+            let mut s = buf.as_slice();
+            assert_eq!(take_varint(&mut s), Some(n), "{n}");
+            assert!(s.is_empty());
+            let mut cut = &buf[..buf.len() - 1];
+            if n > 127 {
+                assert_eq!(take_varint(&mut cut), None, "{n} cut short");
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_chunks_are_errors_not_panics() {
+        for bad in [
+            &b""[..],
+            b"X",
+            &[CHUNK_TAG, 5, 1, b'a'],
+            &[CHUNK_TAG, 0, 3, b'a'],
+            &[CHUNK_TAG, 0, 1, b'a', 9, b'v'],
+            &[CHUNK_TAG, 0xff],
+        ] {
+            assert!(decode_chunk(b"k", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_index_growing_at_its_end_fills_its_chunks() {
+        let (_db, idx) = index(8);
+        for i in 0u32..100 {
+            let mut edit = ChunkEdit::new(&idx);
+            edit.put(&i.to_be_bytes(), b"").expect("put");
+            write(&idx, edit);
+        }
+        assert_eq!(idx.tree.len(), 13, "100 entries in chunks of 8");
+        assert_eq!(all(idx.iter()).len(), 100);
+        assert_eq!(idx.problems("t").expect("readable"), Vec::<String>::new());
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        Put(Vec<u8>, Vec<u8>),
+        Remove(Vec<u8>),
+    }
+
+    fn key() -> impl Strategy<Value = Vec<u8>> {
+        // a small alphabet with 0x00 and 0xff, so keys collide, share prefixes and hit the
+        // edges of `successor`
+        proptest::collection::vec(
+            prop_oneof![Just(0u8), Just(1), Just(b'a'), Just(0xff)],
+            0..4,
+        )
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (key(), proptest::collection::vec(any::<u8>(), 0..3)).prop_map(|(k, v)| Step::Put(k, v)),
+            2 => key().prop_map(Step::Remove),
+        ]
+    }
+
+    proptest! {
+        /// Whatever batches of puts and removes, the chunked index reads as the ordered map a
+        /// plain sled tree would be, through every read path, and its chunks stay well formed.
+        #[test]
+        fn reads_as_the_ordered_map_it_models(
+            max in 2usize..6,
+            batches in proptest::collection::vec(proptest::collection::vec(step(), 1..8), 1..12),
+            probe in key(),
+            upper in key(),
+        ) {
+            let (_db, idx) = index(max);
+            let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+            for batch in batches {
+                let mut edit = ChunkEdit::new(&idx);
+                for s in batch {
+                    match s {
+                        Step::Put(k, v) => {
+                            let new = edit.put(&k, &v).expect("put");
+                            prop_assert_eq!(new, model.insert(k, v).is_none());
+                        }
+                        Step::Remove(k) => {
+                            let was = edit.remove(&k).expect("remove");
+                            prop_assert_eq!(was, model.remove(&k).is_some());
+                        }
+                    }
+                }
+                write(&idx, edit);
+                prop_assert_eq!(idx.problems("t").expect("readable"), Vec::<String>::new());
+                let want: Vec<Entry> = model.clone().into_iter().collect();
+                prop_assert_eq!(all(idx.iter()), want);
+                prop_assert_eq!(idx.get(&probe).expect("get"), model.get(&probe).cloned());
+                let hi = (upper > probe).then_some(upper.as_slice());
+                let want: Vec<Entry> = model
+                    .iter()
+                    .filter(|(k, _)| k.as_slice() >= probe.as_slice() && hi.is_none_or(|h| k.as_slice() < h))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                prop_assert_eq!(all(idx.range(&probe, hi)), want.clone());
+                let mut rev = want;
+                rev.reverse();
+                prop_assert_eq!(all(idx.range_rev(&probe, hi)), rev);
+                let want: Vec<Entry> = model
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(&probe))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                prop_assert_eq!(all(idx.scan_prefix(&probe)), want.clone());
+                let mut rev = want;
+                rev.reverse();
+                prop_assert_eq!(all(idx.scan_prefix_rev(&probe)), rev);
+                prop_assert!(idx.tree.len() <= model.len().max(1));
+            }
+        }
+    }
+}
