@@ -23,5 +23,6 @@ pub mod status;
 pub mod service;
 pub mod housekeeping;
 pub mod telemetry;
+pub mod memory;
 pub mod opml;
 pub mod cli;

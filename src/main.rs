@@ -7,6 +7,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
+    gazette::memory::return_freed_memory();
     let cli = gazette::cli::Cli::parse();
     let default_level = if gazette::cli::is_daemon(&cli) {
         "info"

