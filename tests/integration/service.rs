@@ -298,6 +298,16 @@ fn sigterm_with_requests_in_flight_exits_zero_within_ten_seconds() {
         "{}",
         daemon.log.lock().expect("log")
     );
+    // the stop reopened the archive, so the next start has no log to replay
+    assert!(
+        daemon
+            .log
+            .lock()
+            .expect("log")
+            .contains("archive flushed and settled"),
+        "{}",
+        daemon.log.lock().expect("log")
+    );
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
