@@ -320,17 +320,8 @@ impl Archive {
             self.dedup_window.to_std().unwrap_or_default(),
         );
         drop(self);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            match Archive::open(&path, window) {
-                Ok(_) => return Ok(()),
-                // sled lets go of the directory lock from a background thread, shortly after
-                Err(_) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        // sled lets go of the directory lock from a background thread, shortly after
+        upgrade::retry(|| Archive::open(&path, window)).map(drop)
     }
 
     /// Whether an article id was pruned.

@@ -90,7 +90,9 @@ pub fn rewrite(
     Ok(())
 }
 
-fn retry<T>(mut f: impl FnMut() -> Result<T, ArchiveError>) -> Result<T, ArchiveError> {
+/// Retries `f` for up to 10 s: sled lets go of a closed database's directory lock from a
+/// background thread, shortly after the last handle is dropped.
+pub(super) fn retry<T>(mut f: impl FnMut() -> Result<T, ArchiveError>) -> Result<T, ArchiveError> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         match f() {
