@@ -317,12 +317,7 @@ impl Poller {
     pub async fn poll(&self, source: &Source) -> PollReport {
         let started = Instant::now();
         let now = Utc::now();
-        let mut state = self
-            .archive
-            .poll_state(&source.id)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let mut state = self.archive.poll_state_or_new(&source.id);
         let mut report = PollReport {
             source: source.id.clone(),
             result: Err(String::new()),

@@ -200,12 +200,7 @@ async fn source_loop(
     // would hold its poll state (validators, last error) for good (heaptrack, 10k sources:
     // 7 MB of poll states live after start).
     let mut delay = {
-        let state = poller
-            .archive
-            .poll_state(&source.id)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let state = poller.archive.poll_state_or_new(&source.id);
         if state.gone && state.validators_url.as_deref() == Some(source.url.as_str()) {
             tracing::error!(source = %source.id, "source {} is gone (410); not polled: remove it from feeds.toml", source.id);
             return;

@@ -83,15 +83,7 @@ impl Chunked {
             Some(h) => self.tree.range(start..h.clone()),
             None => self.tree.range(start..),
         };
-        Scan {
-            chunks,
-            pending: Vec::new().into_iter(),
-            lo,
-            hi,
-            reverse: false,
-            done: false,
-            failed,
-        }
+        Scan::new(chunks, lo, hi, false, failed)
     }
 
     /// Entries with `lo <= key < hi`, greatest key first.
@@ -105,15 +97,7 @@ impl Chunked {
             Some(h) => self.tree.range(..h.clone()),
             None => self.tree.iter(),
         };
-        Scan {
-            chunks,
-            pending: Vec::new().into_iter(),
-            lo,
-            hi,
-            reverse: true,
-            done: false,
-            failed: None,
-        }
+        Scan::new(chunks, lo, hi, true, None)
     }
 
     /// Every entry, in key order.
@@ -257,6 +241,26 @@ struct Scan {
     failed: Option<sled::Error>,
 }
 
+impl Scan {
+    fn new(
+        chunks: sled::Iter,
+        lo: Vec<u8>,
+        hi: Option<Vec<u8>>,
+        reverse: bool,
+        failed: Option<sled::Error>,
+    ) -> Scan {
+        Scan {
+            chunks,
+            pending: Vec::new().into_iter(),
+            lo,
+            hi,
+            reverse,
+            done: false,
+            failed,
+        }
+    }
+}
+
 fn in_bounds(key: &[u8], lo: &[u8], hi: Option<&[u8]>) -> bool {
     key >= lo && hi.is_none_or(|h| key < h)
 }
@@ -330,34 +334,31 @@ impl<'a> ChunkEdit<'a> {
     /// The nearest chunk key to `key` on one side (`<=` when `below`, else `>`) as the edit
     /// sees it: a stored chunk not yet replaced, or one this edit made.
     fn nearest(&self, key: &[u8], below: bool) -> Result<Option<Vec<u8>>, ArchiveError> {
-        let stored = {
-            let mut it: Box<dyn Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>>> = if below
-            {
-                Box::new(self.index.tree.range(..=key).rev())
+        use std::ops::Bound;
+        let mut chunks = if below {
+            self.index.tree.range(..=key)
+        } else {
+            self.index
+                .tree
+                .range::<&[u8], _>((Bound::Excluded(key), Bound::Unbounded))
+        };
+        let stored = loop {
+            let item = if below {
+                chunks.next_back()
             } else {
-                Box::new(self.index.tree.range(key..))
+                chunks.next()
             };
-            let mut found = None;
-            for item in it.by_ref() {
-                let (k, _) = item?;
-                if !below && k.as_ref() == key {
-                    continue;
-                }
-                if !self.gone.contains(k.as_ref()) {
-                    found = Some(k.to_vec());
-                    break;
-                }
+            let Some(item) = item else { break None };
+            let (k, _) = item?;
+            if !self.gone.contains(k.as_ref()) {
+                break Some(k.to_vec());
             }
-            found
         };
         let made = if below {
             self.live.range(..=key.to_vec()).next_back()
         } else {
             self.live
-                .range((
-                    std::ops::Bound::Excluded(key.to_vec()),
-                    std::ops::Bound::Unbounded,
-                ))
+                .range((Bound::Excluded(key.to_vec()), Bound::Unbounded))
                 .next()
         }
         .map(|(k, _)| k.clone());

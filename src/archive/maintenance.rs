@@ -398,17 +398,23 @@ impl Archive {
         let mut identities = Vec::new();
         let (mut new, mut merged) = (0, 0);
         for a in batch {
-            let found = if touched.contains_key(&a.id) || self.articles.contains_key(&a.id)? {
-                Some(a.id.clone())
-            } else {
-                self.same_story(&a, &order, &touched)?
-            };
-            let current = match &found {
-                Some(id) => match touched.get(id) {
-                    Some((_, after)) => Some(after.clone()),
-                    None => self.get(id)?,
+            // what it merges into (this batch's version, else the stored one), and the stored
+            // version when this batch has not touched it yet (read once, for the index diff)
+            let (current, stored) = match touched.get(&a.id) {
+                Some((_, after)) => (Some(after.clone()), None),
+                None => match self.get(&a.id)? {
+                    Some(e) => (Some(e.clone()), Some(e)),
+                    None => match self.same_story(&a, &order, &touched)? {
+                        Some(id) => match touched.get(&id) {
+                            Some((_, after)) => (Some(after.clone()), None),
+                            None => {
+                                let e = self.get(&id)?;
+                                (e.clone(), e)
+                            }
+                        },
+                        None => (None, None),
+                    },
                 },
-                None => None,
             };
             let mut after = match &current {
                 None => a.clone(),
@@ -420,11 +426,11 @@ impl Archive {
                 None => new += 1,
                 Some(_) => merged += 1,
             }
+            // absorb keeps the existing id, so `after.id` names what `stored` was read under
             let id = after.id.clone();
             match touched.get_mut(&id) {
                 Some((_, slot)) => *slot = after,
                 None => {
-                    let stored = self.get(&id)?;
                     order.push(id.clone());
                     touched.insert(id, (stored, after));
                 }

@@ -1000,6 +1000,19 @@ impl Archive {
         }
     }
 
+    /// The stored poll state of a source, or a fresh one when there is none or it cannot be read
+    /// (logged): the scheduler, a poll and `/healthz` then treat it as never polled, and the next
+    /// poll writes a readable one.
+    pub fn poll_state_or_new(&self, source: &str) -> PollState {
+        match self.poll_state(source) {
+            Ok(state) => state.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(source, "poll state unreadable; starting afresh: {e}");
+                PollState::default()
+            }
+        }
+    }
+
     /// Writes everything to disk.
     pub fn flush(&self) -> Result<(), ArchiveError> {
         self.db.flush()?;

@@ -482,12 +482,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
         .iter()
         .filter(|s| s.enabled)
         .map(|s| {
-            let ps = state
-                .archive
-                .poll_state(&s.id)
-                .ok()
-                .flatten()
-                .unwrap_or_default();
+            let ps = state.archive.poll_state_or_new(&s.id);
             Row {
                 consecutive_failures: ps.consecutive_failures,
                 id: &s.id,
