@@ -23,12 +23,69 @@ use crate::normalize::{Candidate, Origin, normalize};
 use crate::parse::{ParsedFeed, parse_feed};
 use crate::schedule::{Hints, next_delay, with_jitter};
 
-/// Runs the CPU-heavy half of a poll (reading a document, storing its articles) on the
+/// Runs the CPU-heavy half of a poll (reading a document, preparing its articles) on the
 /// background pool: rayon, one thread per core, each at nice 10. When nothing else wants the
 /// CPU the pool uses all of it; when HTTP requests arrive, the server's threads (nice 0) win the
 /// CPU, so a cold ingest does not push topic-feed latency up (bench/run: p99 while ingesting).
 /// A job that panics is an error of that poll, not of the pool.
 async fn on_background_cpu<R: Send + 'static>(
+    job: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+    on_pool(background_pool(), job).await
+}
+
+/// Runs an archive commit on the writer thread (one, at nice 10). Commits take the archive's
+/// write lock one at a time anyway; on the background pool, a poll waiting for the lock held
+/// one of its threads idle, and with two cores half the pool then stood still (perf, 500-feed
+/// cold ingest: 65% of two cores busy). Queued here, they leave the pool to reading feeds.
+async fn on_writer<R: Send + 'static>(
+    job: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+    type Job = Box<dyn FnOnce() + Send>;
+    static QUEUE: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<Job>>>> =
+        std::sync::OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        // a plain thread blocked in recv, not a rayon pool: an idle rayon worker spins looking
+        // for work, and a writer that idles between every commit spun away a core's worth
+        std::thread::Builder::new()
+            .name("gazette-writer".into())
+            .spawn(move || {
+                lower_this_threads_priority();
+                while let Ok(job) = rx.recv() {
+                    job();
+                }
+            })
+            .map_err(|e| tracing::warn!("cannot start the archive writer thread: {e}"))
+            .ok()
+            .map(|_| std::sync::Mutex::new(tx))
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let work = move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+        let _ = tx.send(result);
+    };
+    let sent = match queue {
+        Some(q) => q
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(Box::new(work))
+            .map_err(|back| back.0),
+        None => Err(Box::new(work) as Job),
+    };
+    if let Err(work) = sent {
+        // no writer thread: the runtime's blocking threads still work
+        drop(tokio::task::spawn_blocking(work));
+    }
+    match rx.await {
+        Ok(Ok(r)) => Ok(r),
+        Ok(Err(_)) => Err("internal error (a bug: please report it)".into()),
+        Err(_) => Err("internal error: the background task was dropped".into()),
+    }
+}
+
+async fn on_pool<R: Send + 'static>(
+    pool: Option<&'static rayon::ThreadPool>,
     job: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, String> {
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -37,7 +94,7 @@ async fn on_background_cpu<R: Send + 'static>(
         // the poll may have been cancelled (shutdown): nobody waits for the result then
         let _ = tx.send(result);
     };
-    match background_pool() {
+    match pool {
         Some(pool) => pool.spawn(work),
         // no pool (threads could not be started): the runtime's blocking threads still work
         None => drop(tokio::task::spawn_blocking(work)),
@@ -666,23 +723,43 @@ impl Poller {
         state.ttl_secs = ttl.map(|d| d.as_secs());
         hints.ttl = ttl;
         let events = self.succeed(source, state, report, hints, prev_failures, now);
-        let archive = Arc::clone(&self.archive);
-        let id = source.id.clone();
-        let final_state = state.clone();
-        let curator = self.curator();
-        let (counts, _) = on_background_cpu(move || {
-            archive.ingest(
+        let storing = |e: String| format!("storing {}: {e}", source.id);
+        let candidates = Arc::new(candidates);
+        let (archive, curator, cands) = (
+            Arc::clone(&self.archive),
+            self.curator(),
+            Arc::clone(&candidates),
+        );
+        let guess =
+            on_background_cpu(move || archive.speculate(&cands, now, &|a| curator.topics_for(a)))
+                .await
+                .map_err(storing)?
+                .map_err(|e| storing(e.to_string()))?;
+        let (archive, curator, id, final_state) = (
+            Arc::clone(&self.archive),
+            self.curator(),
+            source.id.clone(),
+            state.clone(),
+        );
+        let commit = on_writer(move || {
+            archive.commit(
                 &id,
                 &candidates,
                 &final_state,
                 now,
                 &|a| curator.topics_for(a),
                 &events,
+                guess,
             )
         })
         .await
-        .map_err(|e| format!("storing {}: {e}", source.id))?
-        .map_err(|e| format!("storing {}: {e}", source.id))?;
+        .map_err(storing)?
+        .map_err(|e| storing(e.to_string()))?;
+        let (counts, _) = self
+            .archive
+            .make_durable_async(commit)
+            .await
+            .map_err(|e| storing(e.to_string()))?;
         state.last_new = counts.new;
         state.last_duplicate = counts.duplicate;
         state.last_updated = counts.updated;

@@ -31,7 +31,10 @@ use merge::Relation;
 /// still read, so a schema-1 archive is upgraded in place on open without rewriting anything).
 /// 3: the five indexes are stored in chunks (see [`chunks`]); an older archive is rewritten
 /// once, on open (see [`upgrade`]).
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: values are compressed with LZ4 instead of deflate. Deflated values are still read, so a
+/// schema-3 archive only has its version record raised; an older gazette refuses a schema-4
+/// archive instead of failing on the first LZ4 value it reads.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Entries per chunk of the indexes read in time order (`by_time`, `by_source`, `topics`):
 /// they grow at their newest end, so a poll rewrites one or two chunks of each.
@@ -48,12 +51,17 @@ const INDEXES: [(&str, &str, usize); 5] = [
     ("topics", "topics/c", ORDERED_CHUNK),
 ];
 
-/// Values at least this long (as JSON) are stored deflated: article bodies are most of an
-/// archive's bytes and compress about 3:1, while sled's overhead per byte stays the same
-/// (bench/run, disk: 3.06x the raw JSON before, see README "Performance").
+/// Values at least this long (as JSON) are stored compressed: article bodies are most of an
+/// archive's bytes, while sled's overhead per byte stays the same (bench/run, disk: 3.06x the
+/// raw JSON before, see README "Performance").
 const COMPRESS_FROM: usize = 256;
-/// First byte of a deflated value; JSON never starts with it.
+/// First byte of a deflated value (schema 2 and 3); JSON never starts with it.
 const DEFLATED: u8 = 0x01;
+/// First byte of an LZ4 value (schema 4): then the JSON's length (u32, little-endian) and one
+/// LZ4 block. LZ4 rather than deflate: deflate at its fastest level was 17% of a cold ingest's
+/// CPU, all of it under the archive's write lock (perf, 500-feed poll); LZ4 compresses the same
+/// JSON at a fraction of that for a somewhat lower ratio.
+const LZ4: u8 = 0x02;
 /// A stored value never inflates past this (a damaged value must not exhaust memory).
 const MAX_VALUE: u64 = 64 * 1024 * 1024;
 
@@ -118,6 +126,30 @@ pub enum Outcome {
     Updated,
     /// A known entry of this source, unchanged.
     Unchanged,
+}
+
+/// What [`Archive::speculate`] guessed one poll will write, by article id.
+#[derive(Debug, Default)]
+pub struct Speculation {
+    guesses: HashMap<String, Guess>,
+}
+
+/// The new article candidate `candidate` of a poll becomes if it is a new story: curated, and
+/// encoded as it will be stored.
+#[derive(Debug)]
+struct Guess {
+    candidate: usize,
+    article: Article,
+    bytes: Vec<u8>,
+}
+
+/// A poll written by [`Archive::commit`] but not yet durable.
+#[derive(Debug)]
+#[must_use = "a commit is reported only once make_durable says it is on disk"]
+pub struct Commit {
+    counts: Counts,
+    outcomes: Vec<Outcome>,
+    topics: BTreeSet<String>,
 }
 
 /// Counts of one ingest.
@@ -265,7 +297,8 @@ impl Archive {
             upgrade::rewrite(path, open_db)?;
             return Archive::open(path, dedup_window);
         }
-        if meta.get(SCHEMA_KEY)?.is_none() {
+        if found < SCHEMA_VERSION || meta.get(SCHEMA_KEY)?.is_none() {
+            // 3 -> 4 changed only the codec of new values; old ones are still read
             meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         }
         let [by_time, by_source, dedup, identity, topics] =
@@ -384,6 +417,9 @@ impl Archive {
 
     /// Stores one poll of `source`: every candidate, then `state` (with this poll's counts), in one transaction, and
     /// flushes to disk before returning, so what is reported as stored is stored.
+    ///
+    /// The three steps of [`Archive::speculate`], [`Archive::commit`] and
+    /// [`Archive::make_durable`] on one thread; the poller runs them apart.
     pub fn ingest(
         &self,
         source: &str,
@@ -393,15 +429,80 @@ impl Archive {
         curate: Curate<'_>,
         events: &[SourceEvent],
     ) -> Result<(Counts, Vec<Outcome>), ArchiveError> {
+        let guess = self.speculate(candidates, now, curate)?;
+        let commit = self.commit(source, candidates, state, now, curate, events, guess)?;
+        self.db.flush()?;
+        Ok(self.published(commit))
+    }
+
+    /// Prepares, without the write lock, what storing `candidates` is likely to write: each
+    /// candidate the identity index does not know yet, as the new article it would become,
+    /// curated and encoded. [`Archive::commit`] uses a guess only when the article it places is
+    /// exactly that article, so a wrong guess costs time, never correctness.
+    ///
+    /// Why: curating and encoding are most of the CPU of storing a new article, and under the
+    /// lock they ran one poll at a time (perf, 500-feed cold ingest: the lock holder was the
+    /// bottleneck while the other core waited). Out of it, polls do them side by side.
+    pub fn speculate(
+        &self,
+        candidates: &[Candidate],
+        now: DateTime<Utc>,
+        curate: Curate<'_>,
+    ) -> Result<Speculation, ArchiveError> {
+        let mut guesses = HashMap::new();
+        for (i, c) in candidates.iter().enumerate() {
+            if self.retention.is_some_and(|r| c.published < now - r)
+                || self
+                    .identity
+                    .contains_key(&keys::identity(&c.source, &c.identity))?
+            {
+                continue;
+            }
+            let id = merge::article_id(&c.norm_title, c.published, 0);
+            // Taken: the same story (left to commit's dedup) or a collision (to its next id).
+            if guesses.contains_key(&id) || self.articles.contains_key(id.as_bytes())? {
+                continue;
+            }
+            let mut article = merge::create(c, id.clone(), now);
+            article.topics = curate(&article);
+            let bytes = encode(&article)?;
+            let guess = Guess {
+                candidate: i,
+                article,
+                bytes,
+            };
+            guesses.insert(id, guess);
+        }
+        Ok(Speculation { guesses })
+    }
+
+    /// Stores one poll under the write lock (see [`Archive::ingest`]) and returns before the
+    /// write is durable: pass the result to [`Archive::make_durable`] or
+    /// [`Archive::make_durable_async`] before reporting it, so polls that commit meanwhile share
+    /// one fsync.
+    #[allow(clippy::too_many_arguments)]
+    pub fn commit(
+        &self,
+        source: &str,
+        candidates: &[Candidate],
+        state: &PollState,
+        now: DateTime<Utc>,
+        curate: Curate<'_>,
+        events: &[SourceEvent],
+        guess: Speculation,
+    ) -> Result<Commit, ArchiveError> {
         let guard = self
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut batch = Batch::default();
+        let mut batch = Batch {
+            guesses: guess.guesses,
+            ..Batch::default()
+        };
         let mut counts = Counts::default();
         let mut outcomes = Vec::with_capacity(candidates.len());
-        for c in candidates {
-            let outcome = self.place(c, &mut batch, now)?;
+        for (i, c) in candidates.iter().enumerate() {
+            let outcome = self.place(i, c, &mut batch, now)?;
             counts.add(outcome);
             outcomes.push(outcome);
         }
@@ -412,15 +513,17 @@ impl Archive {
             if before == Some(&*article) {
                 continue;
             }
-            article.topics = curate(article);
+            let bytes = match batch.exact.remove(id) {
+                Some(bytes) => bytes,
+                None => {
+                    article.topics = curate(article);
+                    encode(&*article)?
+                }
+            };
             touched_topics.extend(article.topics.iter().cloned());
             touched_topics.extend(before.iter().flat_map(|b| b.topics.iter().cloned()));
             index_ops(before, article, &mut ops);
-            ops.push(Op::Put(
-                Tree::Articles,
-                id.as_bytes().to_vec(),
-                encode(&*article)?,
-            ));
+            ops.push(Op::Put(Tree::Articles, id.as_bytes().to_vec(), bytes));
         }
         for (key, id) in batch.identities {
             ops.push(Op::Put(Tree::Identity, key, id.into_bytes()));
@@ -436,13 +539,32 @@ impl Archive {
             encode(&state)?,
         ));
         self.apply(&guard, &ops)?;
-        // Flush after letting the next writer in: sled's flush makes every write applied so
-        // far durable, so concurrent polls share one fsync instead of queueing for one each
-        // (bench/run cold ingest: polls were serialized on the disk, concurrency 1 as fast as 16).
-        drop(guard);
+        Ok(Commit {
+            counts,
+            outcomes,
+            topics: touched_topics,
+        })
+    }
+
+    /// Makes a commit durable (one fsync, shared by every write since the last one), then
+    /// lets readers of its topics know they changed.
+    pub fn make_durable(&self, commit: Commit) -> Result<(Counts, Vec<Outcome>), ArchiveError> {
         self.db.flush()?;
-        self.bump(touched_topics);
-        Ok((counts, outcomes))
+        Ok(self.published(commit))
+    }
+
+    /// [`Archive::make_durable`] without blocking a thread while the disk syncs.
+    pub async fn make_durable_async(
+        &self,
+        commit: Commit,
+    ) -> Result<(Counts, Vec<Outcome>), ArchiveError> {
+        self.db.flush_async().await?;
+        Ok(self.published(commit))
+    }
+
+    fn published(&self, commit: Commit) -> (Counts, Vec<Outcome>) {
+        self.bump(commit.topics);
+        (commit.counts, commit.outcomes)
     }
 
     fn bump(&self, topics: impl IntoIterator<Item = String>) {
@@ -667,8 +789,11 @@ impl Archive {
 
     /// Finds the article `c` belongs to (by identity within its source, else by dedup title and
     /// date), or creates one, and records the result in the batch.
+    /// Where candidate `i` goes: into an article it is the same entry or story as, or into a
+    /// new one (the speculated one, when [`Archive::speculate`] guessed it).
     fn place(
         &self,
+        i: usize,
         c: &Candidate,
         batch: &mut Batch,
         now: DateTime<Utc>,
@@ -695,6 +820,7 @@ impl Archive {
         {
             let merged = merge::merge(&existing, c, Relation::SameEntry, now);
             let changed = merged != existing;
+            batch.exact.remove(&id);
             batch.articles.insert(id, merged);
             return Ok(if changed {
                 Outcome::Updated
@@ -713,9 +839,23 @@ impl Archive {
             && let Some(existing) = self.load_into(&id, batch)?
         {
             let merged = merge::merge(&existing, c, Relation::SameStory, now);
+            batch.exact.remove(&id);
             batch.articles.insert(id.clone(), merged);
             batch.identities.insert(identity_key, id);
             return Ok(Outcome::Duplicate);
+        }
+        let first = merge::article_id(&c.norm_title, c.published, 0);
+        if let Some(guess) = batch.guesses.remove(&first)
+            && guess.candidate == i
+            && !batch.articles.contains_key(&first)
+        {
+            // The id was free when speculated, and it is still: an article stored with it
+            // since would have been found above, by its dedup key (this title and date).
+            batch.originals.insert(first.clone(), None);
+            batch.exact.insert(first.clone(), guess.bytes);
+            batch.articles.insert(first.clone(), guess.article);
+            batch.identities.insert(identity_key, first);
+            return Ok(Outcome::New);
         }
         let mut attempt = 0;
         let id = loop {
@@ -1028,6 +1168,11 @@ struct Batch {
     /// The stored version (None for new ones), to compute index changes.
     originals: HashMap<String, Option<Article>>,
     identities: HashMap<Vec<u8>, String>,
+    /// What [`Archive::speculate`] prepared, by article id, until placing takes it.
+    guesses: HashMap<String, Guess>,
+    /// The stored form of each new article placed from a guess and not merged into since:
+    /// exactly what encoding it again would give.
+    exact: HashMap<String, Vec<u8>>,
 }
 
 /// Index writes that take the stored `before` to `after`.
@@ -1103,34 +1248,22 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, ArchiveError> {
     if json.len() < COMPRESS_FROM {
         return Ok(json);
     }
-    let mut out = Vec::with_capacity(json.len() / 2 + 64);
-    out.push(DEFLATED);
-    COMPRESSOR.with(|cell| {
-        let mut z = cell.borrow_mut();
-        z.reset();
-        loop {
-            let read = usize::try_from(z.total_in()).unwrap_or(json.len());
-            let status = z
-                .compress_vec(&json[read..], &mut out, flate2::FlushCompress::Finish)
-                .map_err(|e| ArchiveError::Corrupt {
-                    key: "(compressing)".into(),
-                    reason: e.to_string(),
-                })?;
-            match status {
-                flate2::Status::StreamEnd => return Ok(out),
-                // out of room: compress_vec writes only into spare capacity
-                _ => out.reserve(json.len() / 2 + 64),
-            }
+    let Ok(len) = u32::try_from(json.len()) else {
+        // past 4 GiB: not a value gazette writes; stored as it is rather than refused
+        return Ok(json);
+    };
+    let head = 1 + 4;
+    let mut out = vec![0; head + lz4_flex::block::get_maximum_output_size(json.len())];
+    out[0] = LZ4;
+    out[1..head].copy_from_slice(&len.to_le_bytes());
+    let n = lz4_flex::block::compress_into(&json, &mut out[head..]).map_err(|e| {
+        ArchiveError::Corrupt {
+            key: "(compressing)".into(),
+            reason: e.to_string(),
         }
-    })
-}
-
-thread_local! {
-    /// One deflate state per thread, reset per value: setting up a new one (its tables are
-    /// allocated and zeroed) was half the cost of compressing an article (perf, cold ingest).
-    /// Level 1: most of the ratio of higher levels on JSON text at a fraction of the CPU.
-    static COMPRESSOR: std::cell::RefCell<flate2::Compress> =
-        std::cell::RefCell::new(flate2::Compress::new(flate2::Compression::fast(), false));
+    })?;
+    out.truncate(head + n);
+    Ok(out)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, ArchiveError> {
@@ -1146,6 +1279,24 @@ fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, 
                 .take(MAX_VALUE)
                 .read_to_end(&mut json)
                 .map_err(|e| corrupt(format!("cannot inflate: {e}")))?;
+            serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))
+        }
+        Some((&LZ4, block)) => {
+            let (len, block) = block
+                .split_at_checked(4)
+                .ok_or_else(|| corrupt("LZ4 value is shorter than its length header".into()))?;
+            let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            if len as u64 > MAX_VALUE {
+                return Err(corrupt(format!(
+                    "LZ4 value claims {len} bytes, more than {MAX_VALUE}"
+                )));
+            }
+            let mut json = vec![0; len];
+            match lz4_flex::block::decompress_into(block, &mut json) {
+                Ok(n) if n == len => {}
+                Ok(n) => return Err(corrupt(format!("LZ4 value held {n} of {len} bytes"))),
+                Err(e) => return Err(corrupt(format!("cannot decompress: {e}"))),
+            }
             serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))
         }
         _ => serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string())),
@@ -1254,8 +1405,88 @@ mod tests {
         retry(|| Archive::open(path, Duration::from_secs(48 * 3600)))
     }
 
+    fn candidates_of(source: &str, items: usize) -> Vec<Candidate> {
+        read_document(
+            feed(items).as_bytes(),
+            None,
+            None,
+            source,
+            chrono_tz::Tz::UTC,
+            Utc::now(),
+        )
+        .expect("parses")
+        .candidates
+    }
+
+    /// A guess made before the lock is stale once another candidate of the same poll merges
+    /// into its article: what is stored must be the merged article, curated again.
     #[test]
-    fn values_round_trip_small_ones_plain_large_ones_deflated() {
+    fn a_guess_merged_into_within_the_same_poll_is_curated_and_encoded_again() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = Archive::open(&dir.path().join("a"), Duration::from_secs(3600)).expect("open");
+        let mut cands = candidates_of("s", 2);
+        let mut same_story = cands[0].clone();
+        // the same story from a second source in one poll (as a planet-style source can carry)
+        same_story.source = "t".into();
+        same_story.identity = "g:another-entry".into();
+        same_story.guid = Some("another-entry".into());
+        same_story.url = "https://example.org/another-entry".into();
+        same_story.text = format!("{} And a longer version.", same_story.text);
+        cands.push(same_story);
+        let curate = |a: &Article| {
+            if a.text.contains("longer version") {
+                vec!["longer".to_string()]
+            } else {
+                Vec::new()
+            }
+        };
+        let now = Utc::now();
+        let guess = archive.speculate(&cands, now, &curate).expect("speculate");
+        assert_eq!(guess.guesses.len(), 2, "one guess per new story");
+        let commit = archive
+            .commit("s", &cands, &PollState::default(), now, &curate, &[], guess)
+            .expect("commit");
+        let (counts, _) = archive.make_durable(commit).expect("durable");
+        assert_eq!((counts.new, counts.duplicate), (2, 1));
+        let merged = archive
+            .get(&merge::article_id(&cands[0].norm_title, cands[0].published, 0))
+            .expect("get")
+            .expect("stored");
+        assert_eq!(merged.sources, ["s", "t"], "{merged:?}");
+        assert!(merged.text.contains("longer version"));
+        assert_eq!(merged.topics, ["longer"]);
+        assert_eq!(archive.topic_len("longer"), 1);
+        assert!(archive.verify(&curate).expect("verify").is_empty());
+    }
+
+    /// Between a poll's speculation and its commit another source may store the same story:
+    /// the commit must merge into it, not store the guess as a second article.
+    #[test]
+    fn a_story_stored_by_another_source_after_the_guess_is_a_duplicate_not_a_second_article() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = Archive::open(&dir.path().join("a"), Duration::from_secs(3600)).expect("open");
+        let (wire, atom) = (candidates_of("wire", 3), candidates_of("atom", 3));
+        let now = Utc::now();
+        let none = |_: &Article| Vec::new();
+        let guess = archive.speculate(&atom, now, &none).expect("speculate");
+        assert_eq!(guess.guesses.len(), 3);
+        archive
+            .ingest("wire", &wire, &PollState::default(), now, &none, &[])
+            .expect("wire");
+        let commit = archive
+            .commit("atom", &atom, &PollState::default(), now, &none, &[], guess)
+            .expect("commit");
+        let (counts, _) = archive.make_durable(commit).expect("durable");
+        assert_eq!((counts.new, counts.duplicate), (0, 3));
+        assert_eq!(archive.len(), 3);
+        for a in archive.newest(None, 10).expect("newest") {
+            assert_eq!(a.sources, ["wire", "atom"], "{}", a.id);
+        }
+        assert!(archive.verify(&none).expect("verify").is_empty());
+    }
+
+    #[test]
+    fn values_round_trip_small_ones_plain_large_ones_compressed() {
         let small = crate::model::SourceLink {
             source: "wire".into(),
             url: "https://example.org/a".into(),
@@ -1273,24 +1504,47 @@ mod tests {
         let article = archive.get(&ids[0]).expect("get").expect("stored");
         let json = serde_json::to_vec(&article).expect("json");
         let bytes = encode(&article).expect("encode");
-        assert_eq!(bytes.first(), Some(&DEFLATED));
+        assert_eq!(bytes.first(), Some(&LZ4));
         assert!(
-            bytes.len() * 3 < json.len(),
+            bytes.len() * 3 < json.len() * 2,
             "{} vs {}",
             bytes.len(),
             json.len()
         );
         assert_eq!(decode::<Article>("k", &bytes).expect("decode"), article);
+
+        // what schemas 2 and 3 wrote (deflate) is still read
+        let mut z = flate2::Compress::new(flate2::Compression::fast(), false);
+        let mut deflated = Vec::with_capacity(json.len() + 64);
+        z.compress_vec(&json, &mut deflated, flate2::FlushCompress::Finish)
+            .expect("deflate");
+        let old = [&[DEFLATED][..], &deflated].concat();
+        assert_eq!(decode::<Article>("k", &old).expect("decode"), article);
     }
 
     #[test]
-    fn a_damaged_deflated_value_is_an_error_not_a_panic() {
+    fn a_damaged_compressed_value_is_an_error_not_a_panic() {
+        let article = crate::model::SourceLink {
+            source: "wire".into(),
+            url: format!("https://example.org/{}", "a".repeat(400)),
+            guid: None,
+        };
+        let good = encode(&article).expect("encode");
+        assert_eq!(good.first(), Some(&LZ4));
+        let mut short_by_one = good.clone();
+        short_by_one[1] = short_by_one[1].wrapping_add(1);
         for bad in [
             &[DEFLATED][..],
             &[DEFLATED, 0xff, 0x00, 0x12][..],
+            &[LZ4][..],
+            &[LZ4, 0x10, 0x00][..],
+            // claims 4 GiB: refused before anything is allocated
+            &[LZ4, 0xff, 0xff, 0xff, 0xff, 0x00][..],
+            &good[..good.len() - 3],
+            &short_by_one,
             b"{not json",
         ] {
-            match decode::<Article>("id1", bad) {
+            match decode::<crate::model::SourceLink>("id1", bad) {
                 Err(ArchiveError::Corrupt { key, .. }) => assert_eq!(key, "id1"),
                 other => panic!("{bad:?}: {other:?}"),
             }
