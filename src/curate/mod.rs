@@ -96,7 +96,7 @@ impl Curator {
         tags.dedup();
         Doc {
             title: FieldText::new(&a.title),
-            text: FieldText::new(&format!("{}\n{}\n{}", a.title, a.summary, a.text)),
+            text: FieldText::from([a.title.as_str(), &a.summary, &a.text].join("\n")),
             author: FieldText::new(a.author.as_deref().unwrap_or("")),
             sources: a.sources.clone(),
             tags,

@@ -475,87 +475,115 @@ fn term(field: Field, text: &str, quoted: bool) -> Result<Term, String> {
     })
 }
 
-/// A field's text, prepared once per article for every query: the text, lower-cased, and
-/// where its words are. Words are byte ranges, not strings: building one `String` per word
-/// (twice, as written and lower-cased) was 14% of a cold ingest's CPU (perf, 300-feed poll).
+/// A field's text as queries see it. Word and prefix terms stream over its words and stop at
+/// the first match, lower-casing a word only when it is not ASCII: preparing the whole text up
+/// front (its word list and a lower-cased copy) was 15% of a cold ingest's CPU for queries that
+/// mostly match within the first sentence (perf, 500-feed poll). Phrases and substrings need
+/// the prepared form, built once, on first use.
 #[derive(Debug, Default)]
 pub struct FieldText {
     text: String,
-    words: Vec<Range<usize>>,
+    prepared: std::cell::OnceCell<Prepared>,
+}
+
+/// The word list and lower-cased forms of a field, for phrase and substring terms.
+#[derive(Debug, Default)]
+struct Prepared {
     /// `text` lower-cased: made at once for ASCII text (its words are found in it), and only
     /// when a CJK substring asks for it otherwise.
     lower: std::cell::OnceCell<String>,
     ascii: bool,
     /// Each word lower-cased on its own, concatenated; empty when `text` is ASCII, whose words
-    /// are then found in `lower` at the same ranges as in `text`.
+    /// are then found in `lower` at the same ranges as in `text`. Words are byte ranges, not
+    /// strings: building one `String` per word (twice, as written and lower-cased) was 14% of
+    /// a cold ingest's CPU (perf, 300-feed poll).
     lower_words: String,
     lower_ranges: Vec<Range<usize>>,
 }
 
 impl FieldText {
     pub fn new(text: &str) -> FieldText {
-        let words: Vec<Range<usize>> = words(text)
-            .map(|w| {
-                let start = w.as_ptr() as usize - text.as_ptr() as usize;
-                start..start + w.len()
-            })
-            .collect();
-        if text.is_ascii() {
-            return FieldText {
-                text: text.to_string(),
-                lower: std::cell::OnceCell::from(text.to_ascii_lowercase()),
-                ascii: true,
-                lower_words: String::new(),
-                lower_ranges: words.clone(),
-                words,
-            };
-        }
-        let mut lower_words = String::with_capacity(text.len());
-        let lower_ranges = words
-            .iter()
-            .map(|r| {
-                let (start, word) = (lower_words.len(), &text[r.clone()]);
-                if word.is_ascii() {
-                    lower_words.push_str(word);
-                    lower_words[start..].make_ascii_lowercase();
-                } else {
-                    lower_words.push_str(&word.to_lowercase());
-                }
-                start..lower_words.len()
-            })
-            .collect();
-        FieldText {
-            text: text.to_string(),
-            lower: std::cell::OnceCell::new(),
-            ascii: false,
-            lower_words,
-            lower_ranges,
-            words,
-        }
+        FieldText::from(text.to_string())
     }
 
-    fn words(&self) -> impl Iterator<Item = &str> {
-        self.words.iter().map(|r| &self.text[r.clone()])
+    fn prepared(&self) -> &Prepared {
+        self.prepared.get_or_init(|| {
+            let text = &self.text;
+            let words = words(text).map(|w| {
+                let start = w.as_ptr() as usize - text.as_ptr() as usize;
+                start..start + w.len()
+            });
+            if text.is_ascii() {
+                return Prepared {
+                    lower: std::cell::OnceCell::from(text.to_ascii_lowercase()),
+                    ascii: true,
+                    lower_words: String::new(),
+                    lower_ranges: words.collect(),
+                };
+            }
+            let mut lower_words = String::with_capacity(text.len());
+            let lower_ranges = words
+                .map(|r| {
+                    let (start, word) = (lower_words.len(), &text[r]);
+                    if word.is_ascii() {
+                        lower_words.push_str(word);
+                        lower_words[start..].make_ascii_lowercase();
+                    } else {
+                        lower_words.push_str(&word.to_lowercase());
+                    }
+                    start..lower_words.len()
+                })
+                .collect();
+            Prepared {
+                lower: std::cell::OnceCell::new(),
+                ascii: false,
+                lower_words,
+                lower_ranges,
+            }
+        })
     }
 
     fn lower(&self) -> &str {
-        self.lower.get_or_init(|| self.text.to_lowercase())
+        self.prepared()
+            .lower
+            .get_or_init(|| self.text.to_lowercase())
     }
 
     fn lower_word(&self, i: usize) -> &str {
-        let buf = if self.ascii {
+        let p = self.prepared();
+        let buf = if p.ascii {
             self.lower()
         } else {
-            &self.lower_words
+            &p.lower_words
         };
-        self.lower_ranges
+        p.lower_ranges
             .get(i)
             .and_then(|r| buf.get(r.clone()))
             .unwrap_or_default()
     }
 
-    fn lower_words(&self) -> impl Iterator<Item = &str> {
-        (0..self.lower_ranges.len()).map(|i| self.lower_word(i))
+    /// The first word equal to `want` (or starting with it, for a prefix), as matched: as
+    /// written when case-sensitive, else lower-cased (`want` is lower-case then).
+    fn find_word(&self, want: &str, prefix: bool, case_sensitive: bool) -> Option<String> {
+        let fits = |w: &str| {
+            if prefix {
+                w.starts_with(want)
+            } else {
+                w == want
+            }
+        };
+        words(&self.text).find_map(|w| {
+            if case_sensitive {
+                fits(w).then(|| w.to_string())
+            } else if w.is_ascii() {
+                let head = if prefix { w.get(..want.len()) } else { Some(w) };
+                head.is_some_and(|h| h.bytes().map(|b| b.to_ascii_lowercase()).eq(want.bytes()))
+                    .then(|| w.to_ascii_lowercase())
+            } else {
+                let lower = w.to_lowercase();
+                fits(&lower).then_some(lower)
+            }
+        })
     }
 
     /// The first match of `p`, as the matched text.
@@ -563,41 +591,39 @@ impl FieldText {
         match p {
             Pattern::Word {
                 text,
-                case_sensitive: true,
-            } => self.words().find(|w| w == text).map(str::to_string),
-            Pattern::Word {
-                text,
-                case_sensitive: false,
-            } => self.lower_words().find(|w| w == text).map(str::to_string),
+                case_sensitive,
+            } => self.find_word(text, false, *case_sensitive),
             Pattern::Prefix {
                 text,
-                case_sensitive: true,
-            } => self
-                .words()
-                .find(|w| w.starts_with(text.as_str()))
-                .map(str::to_string),
-            Pattern::Prefix {
-                text,
-                case_sensitive: false,
-            } => self
-                .lower_words()
-                .find(|w| w.starts_with(text.as_str()))
-                .map(str::to_string),
+                case_sensitive,
+            } => self.find_word(text, true, *case_sensitive),
             Pattern::Phrase(ws) if ws.is_empty() => None,
-            Pattern::Phrase(ws) => (0..(self.lower_ranges.len() + 1).saturating_sub(ws.len()))
-                .find(|&i| {
-                    ws.iter()
-                        .enumerate()
-                        .all(|(j, w)| self.lower_word(i + j) == w)
-                })
-                .map(|i| {
-                    (i..i + ws.len())
-                        .map(|k| self.lower_word(k))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                }),
+            Pattern::Phrase(ws) => {
+                let n = self.prepared().lower_ranges.len();
+                (0..(n + 1).saturating_sub(ws.len()))
+                    .find(|&i| {
+                        ws.iter()
+                            .enumerate()
+                            .all(|(j, w)| self.lower_word(i + j) == w)
+                    })
+                    .map(|i| {
+                        (i..i + ws.len())
+                            .map(|k| self.lower_word(k))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+            }
             Pattern::Substring(s) => self.lower().contains(s.as_str()).then(|| s.clone()),
             Pattern::Glob(_) | Pattern::Lang(_) => None,
+        }
+    }
+}
+
+impl From<String> for FieldText {
+    fn from(text: String) -> FieldText {
+        FieldText {
+            text,
+            prepared: std::cell::OnceCell::new(),
         }
     }
 }
