@@ -803,6 +803,13 @@ fn run(config: Config, config_path: &Path) -> anyhow::Result<ExitCode> {
         scheduler.wait().await;
         // The poll loops only end on shutdown (or with no sources); keep serving until then.
         shutdown.cancelled().await;
+        // a cancelled poll's commit may still be on the writer thread: let it end before the flush
+        if tokio::time::timeout(Duration::from_secs(10), crate::poll::writer_idle())
+            .await
+            .is_err()
+        {
+            tracing::warn!("a commit still running 10 s after shutdown; it is not flushed");
+        }
         // a batch of the re-curation may be in its transaction: let it end before the flush
         if tokio::time::timeout(Duration::from_secs(3), recuration)
             .await

@@ -84,6 +84,13 @@ async fn on_writer<R: Send + 'static>(
     }
 }
 
+/// Returns once every commit queued on the writer thread so far has ended (shutdown waits
+/// for it before the final flush).
+pub async fn writer_idle() {
+    // the queue is first in, first out: a no-op runs after everything queued before it
+    let _ = on_writer(|| ()).await;
+}
+
 async fn on_pool<R: Send + 'static>(
     pool: Option<&'static rayon::ThreadPool>,
     job: impl FnOnce() -> R + Send + 'static,

@@ -1423,7 +1423,8 @@ mod tests {
     #[test]
     fn a_guess_merged_into_within_the_same_poll_is_curated_and_encoded_again() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let archive = Archive::open(&dir.path().join("a"), Duration::from_secs(3600)).expect("open");
+        let archive =
+            Archive::open(&dir.path().join("a"), Duration::from_secs(3600)).expect("open");
         let mut cands = candidates_of("s", 2);
         let mut same_story = cands[0].clone();
         // the same story from a second source in one poll (as a planet-style source can carry)
@@ -1449,7 +1450,11 @@ mod tests {
         let (counts, _) = archive.make_durable(commit).expect("durable");
         assert_eq!((counts.new, counts.duplicate), (2, 1));
         let merged = archive
-            .get(&merge::article_id(&cands[0].norm_title, cands[0].published, 0))
+            .get(&merge::article_id(
+                &cands[0].norm_title,
+                cands[0].published,
+                0,
+            ))
             .expect("get")
             .expect("stored");
         assert_eq!(merged.sources, ["s", "t"], "{merged:?}");
@@ -1464,7 +1469,8 @@ mod tests {
     #[test]
     fn a_story_stored_by_another_source_after_the_guess_is_a_duplicate_not_a_second_article() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let archive = Archive::open(&dir.path().join("a"), Duration::from_secs(3600)).expect("open");
+        let archive =
+            Archive::open(&dir.path().join("a"), Duration::from_secs(3600)).expect("open");
         let (wire, atom) = (candidates_of("wire", 3), candidates_of("atom", 3));
         let now = Utc::now();
         let none = |_: &Article| Vec::new();
@@ -1549,6 +1555,41 @@ mod tests {
                 other => panic!("{bad:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn schema_3_archive_with_deflated_values_opens_as_schema_4_and_keeps_every_article() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (archive, ids) = archive_with(dir.path(), 3);
+        drop(archive);
+        {
+            // rewrite its values as schema 3 wrote them: deflated
+            let db = retry(|| sled::open(dir.path().join("a"))).expect("sled");
+            let articles = db.open_tree("articles").expect("tree");
+            for item in articles.iter() {
+                let (k, v) = item.expect("item");
+                let json =
+                    serde_json::to_vec(&decode::<Article>("k", &v).expect("decode")).expect("json");
+                let mut z = flate2::Compress::new(flate2::Compression::fast(), false);
+                let mut deflated = Vec::with_capacity(json.len() + 64);
+                z.compress_vec(&json, &mut deflated, flate2::FlushCompress::Finish)
+                    .expect("deflate");
+                articles
+                    .insert(k, [&[DEFLATED][..], &deflated].concat())
+                    .expect("insert");
+            }
+            let meta = db.open_tree("meta").expect("meta");
+            meta.insert(SCHEMA_KEY, &3u32.to_be_bytes())
+                .expect("schema");
+            db.flush().expect("flush");
+        }
+        let archive = reopen(&dir.path().join("a")).expect("a schema-3 archive opens");
+        for id in &ids {
+            assert!(archive.get(id).expect("get").is_some(), "{id} is readable");
+        }
+        let schema = archive.meta.get(SCHEMA_KEY).expect("meta").expect("key");
+        assert_eq!(schema.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+        assert!(archive.verify(&|_| Vec::new()).expect("verify").is_empty());
     }
 
     #[test]
