@@ -46,8 +46,8 @@ async fn on_writer<R: Send + 'static>(
         std::sync::OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
-        // a plain thread blocked in recv, not a rayon pool: an idle rayon worker spins looking
-        // for work, and a writer that idles between every commit spun away a core's worth
+        // a plain thread blocked in recv, not a rayon pool: an idle rayon worker spins for a
+        // while looking for work before it sleeps, and the writer idles between every commit
         std::thread::Builder::new()
             .name("gazette-writer".into())
             .spawn(move || {
@@ -60,11 +60,7 @@ async fn on_writer<R: Send + 'static>(
             .ok()
             .map(|_| std::sync::Mutex::new(tx))
     });
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let work = move || {
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-        let _ = tx.send(result);
-    };
+    let (work, result) = catching(job);
     let sent = match queue {
         Some(q) => q
             .lock()
@@ -77,11 +73,7 @@ async fn on_writer<R: Send + 'static>(
         // no writer thread: the runtime's blocking threads still work
         drop(tokio::task::spawn_blocking(work));
     }
-    match rx.await {
-        Ok(Ok(r)) => Ok(r),
-        Ok(Err(_)) => Err("internal error (a bug: please report it)".into()),
-        Err(_) => Err("internal error: the background task was dropped".into()),
-    }
+    result.await
 }
 
 /// Returns once every commit queued on the writer thread so far has ended (shutdown waits
@@ -95,22 +87,37 @@ async fn on_pool<R: Send + 'static>(
     pool: Option<&'static rayon::ThreadPool>,
     job: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, String> {
+    let (work, result) = catching(job);
+    match pool {
+        Some(pool) => pool.spawn(work),
+        // no pool (threads could not be started): the runtime's blocking threads still work
+        None => drop(tokio::task::spawn_blocking(work)),
+    }
+    result.await
+}
+
+/// `job` wrapped to run on another thread, and the future of its result: a panic in it is an
+/// error of the one poll it belongs to.
+fn catching<R: Send + 'static>(
+    job: impl FnOnce() -> R + Send + 'static,
+) -> (
+    impl FnOnce() + Send + 'static,
+    impl std::future::Future<Output = Result<R, String>>,
+) {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let work = move || {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
         // the poll may have been cancelled (shutdown): nobody waits for the result then
         let _ = tx.send(result);
     };
-    match pool {
-        Some(pool) => pool.spawn(work),
-        // no pool (threads could not be started): the runtime's blocking threads still work
-        None => drop(tokio::task::spawn_blocking(work)),
-    }
-    match rx.await {
-        Ok(Ok(r)) => Ok(r),
-        Ok(Err(_)) => Err("internal error (a bug: please report it)".into()),
-        Err(_) => Err("internal error: the background task was dropped".into()),
-    }
+    let result = async move {
+        match rx.await {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(_)) => Err("internal error (a bug: please report it)".into()),
+            Err(_) => Err("internal error: the background task was dropped".into()),
+        }
+    };
+    (work, result)
 }
 
 fn background_pool() -> Option<&'static rayon::ThreadPool> {
