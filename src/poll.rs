@@ -985,3 +985,36 @@ async fn with_full_text(
         .filter_map(|e| normalize(e, origin, now))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit that panics must fail its own poll only: the one writer thread carries on with
+    /// the next, in the order they were queued.
+    #[tokio::test]
+    async fn a_panicking_job_fails_alone_and_the_writer_thread_keeps_running() {
+        let panicked = on_writer(|| -> u32 { panic!("a bug in one commit") }).await;
+        assert_eq!(
+            panicked,
+            Err("internal error (a bug: please report it)".to_string())
+        );
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let jobs: Vec<_> = (0..5)
+            .map(|i| {
+                let order = Arc::clone(&order);
+                on_writer(move || {
+                    order.lock().expect("lock").push(i);
+                    i * 2
+                })
+            })
+            .collect();
+        let results = futures_util::future::join_all(jobs).await;
+        assert_eq!(results, (0..5).map(|i| Ok(i * 2)).collect::<Vec<_>>());
+        writer_idle().await;
+        assert_eq!(*order.lock().expect("lock"), [0, 1, 2, 3, 4]);
+        let on_pool = on_background_cpu(|| -> u32 { panic!("a bug in one read") }).await;
+        assert!(on_pool.is_err());
+        assert_eq!(on_background_cpu(|| 7).await, Ok(7));
+    }
+}
