@@ -322,6 +322,10 @@ pub struct ChunkEdit<'a> {
     gone: BTreeSet<Vec<u8>>,
 }
 
+/// A chunk key found by [`ChunkEdit::nearest`], with the stored chunk's bytes when the chunk
+/// is a stored one (`None`: one this edit made).
+type Nearest = (Vec<u8>, Option<sled::IVec>);
+
 impl<'a> ChunkEdit<'a> {
     pub fn new(index: &'a Chunked) -> ChunkEdit<'a> {
         ChunkEdit {
@@ -332,8 +336,9 @@ impl<'a> ChunkEdit<'a> {
     }
 
     /// The nearest chunk key to `key` on one side (`<=` when `below`, else `>`) as the edit
-    /// sees it: a stored chunk not yet replaced, or one this edit made.
-    fn nearest(&self, key: &[u8], below: bool) -> Result<Option<Vec<u8>>, ArchiveError> {
+    /// sees it: a stored chunk not yet replaced, or one this edit made; with the stored chunk's
+    /// bytes when it is a stored one, so [`ChunkEdit::take`] does not read it a second time.
+    fn nearest(&self, key: &[u8], below: bool) -> Result<Option<Nearest>, ArchiveError> {
         use std::ops::Bound;
         let mut chunks = if below {
             self.index.tree.range(..=key)
@@ -349,9 +354,9 @@ impl<'a> ChunkEdit<'a> {
                 chunks.next()
             };
             let Some(item) = item else { break None };
-            let (k, _) = item?;
+            let (k, v) = item?;
             if !self.gone.contains(k.as_ref()) {
-                break Some(k.to_vec());
+                break Some((k.to_vec(), v));
             }
         };
         let made = if below {
@@ -363,22 +368,33 @@ impl<'a> ChunkEdit<'a> {
         }
         .map(|(k, _)| k.clone());
         Ok(match (stored, made) {
-            (Some(s), Some(m)) => Some(if below { s.max(m) } else { s.min(m) }),
-            (s, m) => s.or(m),
+            (Some((s, v)), Some(m)) => Some(match (s.cmp(&m), below) {
+                // the edit's own chunk under the same key replaces the stored one
+                (std::cmp::Ordering::Equal, _) => (m, None),
+                (std::cmp::Ordering::Greater, true) | (std::cmp::Ordering::Less, false) => {
+                    (s, Some(v))
+                }
+                _ => (m, None),
+            }),
+            (Some((s, v)), None) => Some((s, Some(v))),
+            (None, m) => m.map(|m| (m, None)),
         })
     }
 
     /// Takes chunk `key` out of the edit's view (loading it from the tree when needed), to be
     /// put back under its first key by [`ChunkEdit::put_back`].
-    fn take(&mut self, key: &[u8]) -> Result<Vec<Entry>, ArchiveError> {
+    fn take(&mut self, key: &[u8], stored: Option<sled::IVec>) -> Result<Vec<Entry>, ArchiveError> {
         if let Some(entries) = self.live.remove(key) {
             return Ok(entries);
         }
-        let entries = match self.index.tree.get(key)? {
-            Some(v) => decode_chunk(key, &v)?,
-            None => Vec::new(),
+        let stored = match stored {
+            Some(v) => Some(v),
+            None => self.index.tree.get(key)?,
         };
-        Ok(entries)
+        match stored {
+            Some(v) => decode_chunk(key, &v),
+            None => Ok(Vec::new()),
+        }
     }
 
     /// Files a chunk under its first key, splitting it when it outgrew [`Chunked::max`];
@@ -411,14 +427,14 @@ impl<'a> ChunkEdit<'a> {
     /// Stores `value` under `key`; returns whether the key is new.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<bool, ArchiveError> {
         let (chunk_key, mut entries) = match self.nearest(key, true)? {
-            Some(k) => {
-                let e = self.take(&k)?;
+            Some((k, v)) => {
+                let e = self.take(&k, v)?;
                 (k, e)
             }
             // before every chunk: join the first one (it is re-keyed under `key`), or start one
             None => match self.nearest(key, false)? {
-                Some(k) => {
-                    let e = self.take(&k)?;
+                Some((k, v)) => {
+                    let e = self.take(&k, v)?;
                     (k, e)
                 }
                 None => (key.to_vec(), Vec::new()),
@@ -440,10 +456,10 @@ impl<'a> ChunkEdit<'a> {
 
     /// Removes `key`; returns whether it was there.
     pub fn remove(&mut self, key: &[u8]) -> Result<bool, ArchiveError> {
-        let Some(chunk_key) = self.nearest(key, true)? else {
+        let Some((chunk_key, stored)) = self.nearest(key, true)? else {
             return Ok(false);
         };
-        let mut entries = self.take(&chunk_key)?;
+        let mut entries = self.take(&chunk_key, stored)?;
         let found = match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
             Ok(i) => {
                 entries.remove(i);
