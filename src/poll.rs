@@ -42,7 +42,7 @@ async fn on_writer<R: Send + 'static>(
     job: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, String> {
     type Job = Box<dyn FnOnce() + Send>;
-    static QUEUE: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<Job>>>> =
+    static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Job>>> =
         std::sync::OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
         let (tx, rx) = std::sync::mpsc::channel::<Job>();
@@ -58,15 +58,11 @@ async fn on_writer<R: Send + 'static>(
             })
             .map_err(|e| tracing::warn!("cannot start the archive writer thread: {e}"))
             .ok()
-            .map(|_| std::sync::Mutex::new(tx))
+            .map(|_| tx)
     });
     let (work, result) = catching(job);
     let sent = match queue {
-        Some(q) => q
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .send(Box::new(work))
-            .map_err(|back| back.0),
+        Some(q) => q.send(Box::new(work)).map_err(|back| back.0),
         None => Err(Box::new(work) as Job),
     };
     if let Err(work) = sent {
@@ -739,22 +735,20 @@ impl Poller {
         let events = self.succeed(source, state, report, hints, prev_failures, now);
         let storing = |e: String| format!("storing {}: {e}", source.id);
         let candidates = Arc::new(candidates);
-        let (archive, curator, cands) = (
+        // one curator for both steps: a reload in between must not mix two sets of topics
+        let curator = self.curator();
+        let (archive, topics, cands) = (
             Arc::clone(&self.archive),
-            self.curator(),
+            Arc::clone(&curator),
             Arc::clone(&candidates),
         );
         let guess =
-            on_background_cpu(move || archive.speculate(&cands, now, &|a| curator.topics_for(a)))
+            on_background_cpu(move || archive.speculate(&cands, now, &|a| topics.topics_for(a)))
                 .await
                 .map_err(storing)?
                 .map_err(|e| storing(e.to_string()))?;
-        let (archive, curator, id, final_state) = (
-            Arc::clone(&self.archive),
-            self.curator(),
-            source.id.clone(),
-            state.clone(),
-        );
+        let (archive, id, final_state) =
+            (Arc::clone(&self.archive), source.id.clone(), state.clone());
         let commit = on_writer(move || {
             archive.commit(
                 &id,

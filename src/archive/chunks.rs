@@ -368,13 +368,11 @@ impl<'a> ChunkEdit<'a> {
         }
         .map(|(k, _)| k.clone());
         Ok(match (stored, made) {
-            (Some((s, v)), Some(m)) => Some(match (s.cmp(&m), below) {
-                // the edit's own chunk under the same key replaces the stored one
-                (std::cmp::Ordering::Equal, _) => (m, None),
-                (std::cmp::Ordering::Greater, true) | (std::cmp::Ordering::Less, false) => {
-                    (s, Some(v))
-                }
-                _ => (m, None),
+            // the nearer of the two; the edit's own chunk when both have the same key
+            (Some((s, v)), Some(m)) => Some(if s != m && (s > m) == below {
+                (s, Some(v))
+            } else {
+                (m, None)
             }),
             (Some((s, v)), None) => Some((s, Some(v))),
             (None, m) => m.map(|m| (m, None)),

@@ -419,7 +419,8 @@ impl Archive {
     /// flushes to disk before returning, so what is reported as stored is stored.
     ///
     /// The three steps of [`Archive::speculate`], [`Archive::commit`] and
-    /// [`Archive::make_durable`] on one thread; the poller runs them apart.
+    /// [`Archive::make_durable`] on one thread (tests and benchmarks), so they store through
+    /// the same guesses as the poller, which runs the steps apart.
     pub fn ingest(
         &self,
         source: &str,
@@ -431,8 +432,7 @@ impl Archive {
     ) -> Result<(Counts, Vec<Outcome>), ArchiveError> {
         let guess = self.speculate(candidates, now, curate)?;
         let commit = self.commit(source, candidates, state, now, curate, events, guess)?;
-        self.db.flush()?;
-        Ok(self.published(commit))
+        self.make_durable(commit)
     }
 
     /// Prepares, without the write lock, what storing `candidates` is likely to write: each
@@ -1357,16 +1357,7 @@ mod tests {
 
     fn archive_with(dir: &Path, items: usize) -> (Archive, Vec<String>) {
         let archive = Archive::open(&dir.join("a"), Duration::from_secs(48 * 3600)).expect("open");
-        let cands = read_document(
-            feed(items).as_bytes(),
-            None,
-            None,
-            "s",
-            chrono_tz::Tz::UTC,
-            Utc::now(),
-        )
-        .expect("parses")
-        .candidates;
+        let cands = candidates_of("s", items);
         archive
             .ingest(
                 "s",
@@ -1724,24 +1715,12 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let (archive, _) = archive_with(dir.path(), 4);
         assert_eq!((archive.len(), archive.articles.len()), (4, 4));
-        let read = |items, source: &str| {
-            read_document(
-                feed(items).as_bytes(),
-                None,
-                None,
-                source,
-                chrono_tz::Tz::UTC,
-                Utc::now(),
-            )
-            .expect("parses")
-            .candidates
-        };
         // the same entries again (unchanged), and from another source (duplicates)
         for source in ["s", "t"] {
             archive
                 .ingest(
                     source,
-                    &read(4, source),
+                    &candidates_of(source, 4),
                     &PollState::default(),
                     Utc::now(),
                     &|_| Vec::new(),
@@ -1753,7 +1732,7 @@ mod tests {
         let (counts, _) = archive
             .ingest(
                 "s",
-                &read(5, "s"),
+                &candidates_of("s", 5),
                 &PollState::default(),
                 Utc::now(),
                 &|_| Vec::new(),
