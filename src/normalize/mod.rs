@@ -212,7 +212,14 @@ pub fn title_text(raw: &str) -> String {
 }
 
 fn collapse_ws(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// BCP 47-ish: "en-US" stays, "EN_us" becomes "en-us", "zh-CN" stays lower-cased "zh-cn".
