@@ -357,11 +357,28 @@ print(len(data) / sorted(rounds)[2] / 1e6)
     notes.append(f"served topic feed: {items} items, {len(body)} bytes, status {status}")
     assert http_get(d.url("/topics/bench.rss"), {"If-None-Match": etag})[0] == 304
     assert http_get(f"{farm}/static/bench.rss", {"If-None-Match": netag})[0] == 304
-    g200 = wrk(d.url("/topics/bench.rss"), wrk_s)
-    n200 = wrk(f"{farm}/static/bench.rss", wrk_s)
-    g304 = wrk(d.url("/topics/bench.rss"), wrk_s, [f"If-None-Match: {etag}"])
-    n304 = wrk(f"{farm}/static/bench.rss", wrk_s, [f"If-None-Match: {netag}"])
+    # Rounds alternate gazette and nginx, and each side reports its median round: one 10 s
+    # run per side let a burst of other load decide a ratio (nginx's 304 rate ranged from
+    # 84,822 to 129,681 req/s across two full runs of the same machine).
+    rounds = 1 if quick else 3
+    runs = {k: [] for k in ("g200", "n200", "g304", "n304")}
+    for _ in range(rounds):
+        runs["g200"].append(wrk(d.url("/topics/bench.rss"), wrk_s))
+        runs["n200"].append(wrk(f"{farm}/static/bench.rss", wrk_s))
+        runs["g304"].append(wrk(d.url("/topics/bench.rss"), wrk_s, [f"If-None-Match: {etag}"]))
+        runs["n304"].append(wrk(f"{farm}/static/bench.rss", wrk_s, [f"If-None-Match: {netag}"]))
     d.stop()
+
+    def median_run(rs):
+        """The median req/s and the median p99 of the rounds, and every unexpected status."""
+        mid = len(rs) // 2
+        return (sorted(r[0] for r in rs)[mid], sorted(r[1] for r in rs)[mid], sum(r[2] for r in rs))
+
+    g200, n200, g304, n304 = (median_run(runs[k]) for k in ("g200", "n200", "g304", "n304"))
+    notes.append("serving req/s per round (gazette | nginx): 200 "
+                 + ", ".join(f"{g[0]:,.0f} | {n[0]:,.0f}" for g, n in zip(runs["g200"], runs["n200"]))
+                 + "; 304 "
+                 + ", ".join(f"{g[0]:,.0f} | {n[0]:,.0f}" for g, n in zip(runs["g304"], runs["n304"])))
     row("serving 200 req/s", g200[0], n200[0], ">= 0.8x nginx", g200[0] >= 0.8 * n200[0])
     row("serving 200 p99 ms", g200[1], n200[1], "<= 2x nginx", g200[1] <= 2 * n200[1], "ms")
     row("serving 304 req/s", g304[0], n304[0], ">= 0.8x nginx", g304[0] >= 0.8 * n304[0])
