@@ -1548,14 +1548,38 @@ mod tests {
         }
     }
 
-    #[test]
-    fn schema_3_archive_with_deflated_values_opens_as_schema_4_and_keeps_every_article() {
+    /// An archive of 3 articles rewritten by `older` into what schema `schema` wrote, then
+    /// reopened by this gazette: every article must still read, and the schema record must say
+    /// this schema.
+    fn reopened_from_schema(
+        schema: u32,
+        older: impl FnOnce(&sled::Db),
+    ) -> (Archive, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("tempdir");
         let (archive, ids) = archive_with(dir.path(), 3);
         drop(archive);
         {
-            // rewrite its values as schema 3 wrote them: deflated
             let db = retry(|| sled::open(dir.path().join("a"))).expect("sled");
+            older(&db);
+            db.open_tree("meta")
+                .expect("meta")
+                .insert(SCHEMA_KEY, &schema.to_be_bytes())
+                .expect("schema");
+            db.flush().expect("flush");
+        }
+        let archive = reopen(&dir.path().join("a")).expect("an older archive opens");
+        for id in &ids {
+            assert!(archive.get(id).expect("get").is_some(), "{id} is readable");
+        }
+        let stored = archive.meta.get(SCHEMA_KEY).expect("meta").expect("key");
+        assert_eq!(stored.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+        (archive, dir)
+    }
+
+    #[test]
+    fn schema_3_archive_with_deflated_values_opens_as_schema_4_and_keeps_every_article() {
+        let (archive, _dir) = reopened_from_schema(3, |db| {
+            // its values as schema 3 wrote them: deflated
             let articles = db.open_tree("articles").expect("tree");
             for item in articles.iter() {
                 let (k, v) = item.expect("item");
@@ -1569,28 +1593,14 @@ mod tests {
                     .insert(k, [&[DEFLATED][..], &deflated].concat())
                     .expect("insert");
             }
-            let meta = db.open_tree("meta").expect("meta");
-            meta.insert(SCHEMA_KEY, &3u32.to_be_bytes())
-                .expect("schema");
-            db.flush().expect("flush");
-        }
-        let archive = reopen(&dir.path().join("a")).expect("a schema-3 archive opens");
-        for id in &ids {
-            assert!(archive.get(id).expect("get").is_some(), "{id} is readable");
-        }
-        let schema = archive.meta.get(SCHEMA_KEY).expect("meta").expect("key");
-        assert_eq!(schema.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+        });
         assert!(archive.verify(&|_| Vec::new()).expect("verify").is_empty());
     }
 
     #[test]
     fn schema_1_archive_with_plain_json_values_and_one_record_per_index_entry_is_upgraded() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (archive, ids) = archive_with(dir.path(), 3);
-        drop(archive);
-        {
-            // rewrite it as schema 1 wrote it: every value plain JSON
-            let db = retry(|| sled::open(dir.path().join("a"))).expect("sled");
+        let (archive, _dir) = reopened_from_schema(1, |db| {
+            // every value plain JSON
             for name in ["articles", "sources"] {
                 let tree = db.open_tree(name).expect("tree");
                 for item in tree.iter() {
@@ -1614,26 +1624,15 @@ mod tests {
                 );
                 chunked.clear().expect("clear");
             }
-            let meta = db.open_tree("meta").expect("meta");
-            meta.insert(SCHEMA_KEY, &1u32.to_be_bytes())
-                .expect("schema");
-            meta.remove(COUNT_KEY).expect("schema 1 kept no count");
-            db.flush().expect("flush");
-        }
-        let archive = reopen(&dir.path().join("a")).expect("a schema-1 archive opens");
-        for id in &ids {
-            assert!(archive.get(id).expect("get").is_some(), "{id} is readable");
-        }
+            db.open_tree("meta")
+                .expect("meta")
+                .remove(COUNT_KEY)
+                .expect("schema 1 kept no count");
+        });
         assert_eq!(
             archive.verify(&|_| Vec::new()).expect("verify"),
             Vec::<String>::new()
         );
-        let schema = archive
-            .meta
-            .get(SCHEMA_KEY)
-            .expect("meta")
-            .expect("schema key");
-        assert_eq!(schema.as_ref(), &SCHEMA_VERSION.to_be_bytes());
         for (old, name, _) in INDEXES {
             assert!(
                 !archive

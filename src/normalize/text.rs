@@ -269,7 +269,9 @@ pub fn sanitized_html_to_text(html: &str) -> String {
 /// content, always go to the DOM walk. (proptest `sanitized_text_matches_the_dom_walk_on_tag_soup`
 /// found the heading case.)
 fn reparses_differently(name: &str, open: &[&str]) -> bool {
-    const CLOSES_P: [&str; 31] = [
+    /// Start tags that close an open `p` ("in body": "If the stack of open elements has a p
+    /// element in button scope, close a p element").
+    const CLOSES_P: &[&str] = &[
         "address",
         "article",
         "aside",
@@ -301,6 +303,8 @@ fn reparses_differently(name: &str, open: &[&str]) -> bool {
         "h3",
         "h4",
         "h5",
+        "h6",
+        "hr",
     ];
     let heading = |n: &str| matches!(n, "h1" | "h2" | "h3" | "h4" | "h5" | "h6");
     // an open element of `kinds` that the start tag would close: the nearest one, unless a
@@ -329,7 +333,7 @@ fn reparses_differently(name: &str, open: &[&str]) -> bool {
             | "rtc"
             | "rp"
             | "form"
-    ) || ((CLOSES_P.contains(&name) || matches!(name, "h6" | "hr")) && open.contains(&"p"))
+    ) || (CLOSES_P.contains(&name) && open.contains(&"p"))
         || (heading(name) && open.last().is_some_and(|o| heading(o)))
         || (name == "li" && closes(&["li"]))
         || (matches!(name, "dd" | "dt") && closes(&["dd", "dt"]))
