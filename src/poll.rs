@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::archive::{Archive, Counts};
+use crate::archive::{Archive, ArchiveError, Commit, Counts, Pending, Speculation};
 use crate::config::Config;
 use crate::config::{Source, SourceKind};
 use crate::curate::Curator;
@@ -41,35 +41,167 @@ async fn on_background_cpu<R: Send + 'static>(
 async fn on_writer<R: Send + 'static>(
     job: impl FnOnce() -> R + Send + 'static,
 ) -> Result<R, String> {
-    type Job = Box<dyn FnOnce() + Send>;
-    static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Job>>> =
+    let (work, result) = catching(job);
+    to_writer(WriterJob::Run(Box::new(work)));
+    result.await
+}
+
+/// Stores one poll on the writer thread; polls queued there meanwhile are stored with it
+/// ([`Archive::commit_group`]).
+async fn store_on_writer(store: Store) -> Result<Result<Commit, ArchiveError>, String> {
+    let (reply, result) = tokio::sync::oneshot::channel();
+    to_writer(WriterJob::Store(Box::new(store), reply));
+    result
+        .await
+        .unwrap_or_else(|_| Err("internal error: the background task was dropped".into()))
+}
+
+/// Most polls stored in one transaction, and most candidates among them: a group's
+/// transaction holds all of its writes in memory.
+const MAX_GROUP: usize = 32;
+const MAX_GROUP_CANDIDATES: usize = 2000;
+
+type Reply = tokio::sync::oneshot::Sender<Result<Result<Commit, ArchiveError>, String>>;
+
+enum WriterJob {
+    Run(Box<dyn FnOnce() + Send>),
+    Store(Box<Store>, Reply),
+}
+
+/// One poll waiting for the writer, with everything [`Archive::commit`] takes.
+struct Store {
+    archive: Arc<Archive>,
+    source: String,
+    candidates: Arc<Vec<Candidate>>,
+    state: PollState,
+    now: DateTime<Utc>,
+    curator: Arc<Curator>,
+    events: Vec<SourceEvent>,
+    guess: Speculation,
+}
+
+fn to_writer(job: WriterJob) {
+    static QUEUE: std::sync::OnceLock<Option<std::sync::mpsc::Sender<WriterJob>>> =
         std::sync::OnceLock::new();
     let queue = QUEUE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let (tx, rx) = std::sync::mpsc::channel::<WriterJob>();
         // a plain thread blocked in recv, not a rayon pool: an idle rayon worker spins for a
         // while looking for work before it sleeps, and the writer idles between every commit
         std::thread::Builder::new()
             .name("gazette-writer".into())
             .spawn(move || {
                 lower_this_threads_priority();
-                while let Ok(job) = rx.recv() {
-                    job();
-                }
+                run_writer(&rx);
             })
             .map_err(|e| tracing::warn!("cannot start the archive writer thread: {e}"))
             .ok()
             .map(|_| tx)
     });
-    let (work, result) = catching(job);
     let sent = match queue {
-        Some(q) => q.send(Box::new(work)).map_err(|back| back.0),
-        None => Err(Box::new(work) as Job),
+        Some(q) => q.send(job).map_err(|back| back.0),
+        None => Err(job),
     };
-    if let Err(work) = sent {
+    if let Err(job) = sent {
         // no writer thread: the runtime's blocking threads still work
-        drop(tokio::task::spawn_blocking(work));
+        drop(tokio::task::spawn_blocking(move || match job {
+            WriterJob::Run(work) => work(),
+            WriterJob::Store(store, reply) => store_group(vec![(store, reply)]),
+        }));
     }
-    result.await
+}
+
+/// The writer thread: jobs in the order they were queued, each store together with the stores
+/// queued right behind it (for the same archive), up to the group limits.
+fn run_writer(rx: &std::sync::mpsc::Receiver<WriterJob>) {
+    let mut next = None;
+    while let Some(job) = next.take().or_else(|| rx.recv().ok()) {
+        let (first, reply) = match job {
+            WriterJob::Run(work) => {
+                work();
+                continue;
+            }
+            WriterJob::Store(store, reply) => (store, reply),
+        };
+        let mut candidates = first.candidates.len();
+        let mut group = vec![(first, reply)];
+        while group.len() < MAX_GROUP && candidates < MAX_GROUP_CANDIDATES {
+            match rx.try_recv() {
+                Ok(WriterJob::Store(store, reply))
+                    if Arc::ptr_eq(&store.archive, &group[0].0.archive) =>
+                {
+                    candidates += store.candidates.len();
+                    group.push((store, reply));
+                }
+                Ok(other) => {
+                    next = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        store_group(group);
+    }
+}
+
+/// Stores a group of polls and answers each. A panic fails only the poll that causes it: the
+/// group is then stored again one poll at a time.
+fn store_group(mut group: Vec<(Box<Store>, Reply)>) {
+    let joint = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        commit_stores(group.iter_mut().map(|(s, _)| &mut **s))
+    }));
+    match joint {
+        Ok(results) => {
+            for ((_, reply), result) in group.into_iter().zip(results) {
+                // the poll may have been cancelled (shutdown): nobody waits for the result then
+                let _ = reply.send(Ok(result));
+            }
+        }
+        Err(_) => {
+            let retry_alone = group.len() > 1;
+            for (mut store, reply) in group {
+                let result = if retry_alone {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        commit_stores(std::iter::once(&mut *store)).pop()
+                    }))
+                    .ok()
+                    .flatten()
+                } else {
+                    None
+                };
+                let _ = reply.send(
+                    result.ok_or_else(|| "internal error (a bug: please report it)".to_string()),
+                );
+            }
+        }
+    }
+}
+
+fn commit_stores<'s>(
+    stores: impl Iterator<Item = &'s mut Store>,
+) -> Vec<Result<Commit, ArchiveError>> {
+    let stores: Vec<&mut Store> = stores.collect();
+    let Some(archive) = stores.first().map(|s| Arc::clone(&s.archive)) else {
+        return Vec::new();
+    };
+    let curators: Vec<Arc<Curator>> = stores.iter().map(|s| Arc::clone(&s.curator)).collect();
+    let curates: Vec<_> = curators
+        .iter()
+        .map(|c| move |a: &crate::model::Article| c.topics_for(a))
+        .collect();
+    let mut pending: Vec<Pending<'_>> = stores
+        .into_iter()
+        .zip(&curates)
+        .map(|(s, curate)| Pending {
+            source: &s.source,
+            candidates: &s.candidates,
+            state: &s.state,
+            now: s.now,
+            curate,
+            events: &s.events,
+            guess: std::mem::take(&mut s.guess),
+        })
+        .collect();
+    archive.commit_group(&mut pending)
 }
 
 /// Returns once every commit queued on the writer thread so far has ended (shutdown waits
@@ -749,16 +881,15 @@ impl Poller {
                 .map_err(|e| storing(e.to_string()))?;
         let (archive, id, final_state) =
             (Arc::clone(&self.archive), source.id.clone(), state.clone());
-        let commit = on_writer(move || {
-            archive.commit(
-                &id,
-                &candidates,
-                &final_state,
-                now,
-                &|a| curator.topics_for(a),
-                &events,
-                guess,
-            )
+        let commit = store_on_writer(Store {
+            archive,
+            source: id,
+            candidates,
+            state: final_state,
+            now,
+            curator,
+            events,
+            guess,
         })
         .await
         .map_err(storing)?

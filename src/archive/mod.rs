@@ -1,7 +1,8 @@
 //! The only importer of sled. Stores articles and their indexes, decides which stored article a
 //! candidate belongs to (the dedup rules), and keeps each source's poll state. One poll of one
-//! source is written as **one transaction** — articles, every index entry and the poll state —
-//! so a crash never leaves half an item, and a re-poll after a crash finds what was stored.
+//! source is written in **one transaction** — articles, every index entry and the poll state —
+//! so a crash never leaves half an item, and a re-poll after a crash finds what was stored
+//! (polls queued for the writer together share one: [`Archive::commit_group`]).
 
 mod chunks;
 mod keys;
@@ -13,7 +14,7 @@ pub use maintenance::{EXPORT_FORMAT, Imported, Record};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -138,15 +139,32 @@ pub struct Speculation {
 /// encoded as it will be stored.
 #[derive(Debug)]
 struct Guess {
+    /// Which poll of a group it was made for ([`Archive::commit_group`]; 0 alone).
+    poll: usize,
     candidate: usize,
     article: Article,
     bytes: Vec<u8>,
+}
+
+/// One poll to store, as [`Archive::commit`] takes it: several go to
+/// [`Archive::commit_group`] together.
+pub struct Pending<'a> {
+    pub source: &'a str,
+    pub candidates: &'a [Candidate],
+    /// The source's poll state after this poll; the counts are filled in when it is stored.
+    pub state: &'a PollState,
+    pub now: DateTime<Utc>,
+    pub curate: Curate<'a>,
+    pub events: &'a [SourceEvent],
+    pub guess: Speculation,
 }
 
 /// A poll written by [`Archive::commit`] but not yet durable.
 #[derive(Debug)]
 #[must_use = "a commit is reported only once make_durable says it is on disk"]
 pub struct Commit {
+    /// Its number in the order of commits (see [`Archive::make_durable_async`]).
+    seq: u64,
     counts: Counts,
     outcomes: Vec<Outcome>,
     topics: BTreeSet<String>,
@@ -197,6 +215,11 @@ pub struct Archive {
     /// Dedup decisions read the indexes before the transaction writes them; one writer at a
     /// time keeps "read, decide, write" atomic with respect to other polls.
     write_lock: Mutex<()>,
+    /// How many commits have been written (each [`Commit`] carries its number).
+    committed: AtomicU64,
+    /// Up to which commit number the log is known to be on disk; held by the one flush under
+    /// way (see [`Archive::make_durable_async`]).
+    flushed: tokio::sync::Mutex<u64>,
     /// Held for a whole re-curation walk (see [`Archive::recurate`]).
     recurate_lock: Mutex<()>,
     dedup_window: chrono::Duration,
@@ -332,6 +355,8 @@ impl Archive {
             generations: Mutex::new(HashMap::new()),
             db,
             write_lock: Mutex::new(()),
+            committed: AtomicU64::new(0),
+            flushed: tokio::sync::Mutex::new(0),
             recurate_lock: Mutex::new(()),
             dedup_window: chrono::Duration::from_std(dedup_window)
                 .unwrap_or(chrono::Duration::hours(48)),
@@ -467,6 +492,7 @@ impl Archive {
             article.topics = curate(&article);
             let bytes = encode(&article)?;
             let guess = Guess {
+                poll: 0,
                 candidate: i,
                 article,
                 bytes,
@@ -491,20 +517,86 @@ impl Archive {
         events: &[SourceEvent],
         guess: Speculation,
     ) -> Result<Commit, ArchiveError> {
+        let mut poll = [Pending {
+            source,
+            candidates,
+            state,
+            now,
+            curate,
+            events,
+            guess,
+        }];
+        let mut commits = self.commit_group(&mut poll);
+        commits.pop().unwrap_or_else(|| {
+            Err(ArchiveError::Corrupt {
+                key: source.into(),
+                reason: "a poll committed with others got no result (a bug: please report it)"
+                    .into(),
+            })
+        })
+    }
+
+    /// Stores several polls as one transaction, one result per poll in their order, as if
+    /// [`Archive::commit`] had stored them one after the other: each sees what the ones before
+    /// it placed (a story in two of them is one article), and each gets its own counts.
+    ///
+    /// Why: a poll's fixed costs under the write lock (the transaction, and reading and
+    /// rewriting every index chunk it touches) were most of the writer's time in a cold ingest,
+    /// and polls queue for the writer there; stored together, a chunk several of them touch is
+    /// read and rewritten once (see README "Performance").
+    ///
+    /// All or nothing together; when the joint write fails, each poll is stored again on its
+    /// own (without its guesses, which the first attempt used up), so one poll that cannot be
+    /// stored fails alone. Panics are the caller's: `polls` still holds every poll afterwards.
+    pub fn commit_group(&self, polls: &mut [Pending<'_>]) -> Vec<Result<Commit, ArchiveError>> {
         let guard = self
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut batch = Batch {
-            guesses: guess.guesses,
-            ..Batch::default()
-        };
-        let mut counts = Counts::default();
-        let mut outcomes = Vec::with_capacity(candidates.len());
-        for (i, c) in candidates.iter().enumerate() {
-            let outcome = self.place(i, c, &mut batch, now)?;
-            counts.add(outcome);
-            outcomes.push(outcome);
+        match self.commit_locked(&guard, polls) {
+            Ok(commits) => commits.into_iter().map(Ok).collect(),
+            Err(e) if polls.len() == 1 => vec![Err(e)],
+            Err(_) => polls
+                .iter_mut()
+                .map(|p| {
+                    self.commit_locked(&guard, std::slice::from_mut(p))
+                        .and_then(|mut c| {
+                            c.pop().ok_or_else(|| ArchiveError::Corrupt {
+                                key: p.source.into(),
+                                reason:
+                                    "a poll stored alone got no result (a bug: please report it)"
+                                        .into(),
+                            })
+                        })
+                })
+                .collect(),
+        }
+    }
+
+    /// [`Archive::commit_group`]'s one attempt, under the write lock.
+    fn commit_locked(
+        &self,
+        guard: &MutexGuard<'_, ()>,
+        polls: &mut [Pending<'_>],
+    ) -> Result<Vec<Commit>, ArchiveError> {
+        let mut batch = Batch::default();
+        for (p, poll) in polls.iter_mut().enumerate() {
+            for (id, mut guess) in std::mem::take(&mut poll.guess.guesses) {
+                guess.poll = p;
+                // two polls guessed the same new story: the later one is its duplicate
+                batch.guesses.entry(id).or_insert(guess);
+            }
+        }
+        let mut placed = Vec::with_capacity(polls.len());
+        for (p, poll) in polls.iter().enumerate() {
+            let mut counts = Counts::default();
+            let mut outcomes = Vec::with_capacity(poll.candidates.len());
+            for (i, c) in poll.candidates.iter().enumerate() {
+                let outcome = self.place((p, i), c, &mut batch, poll.now)?;
+                counts.add(outcome);
+                outcomes.push(outcome);
+            }
+            placed.push((counts, outcomes));
         }
         let mut ops = Vec::new();
         let mut touched_topics = BTreeSet::new();
@@ -516,7 +608,9 @@ impl Archive {
             let bytes = match batch.exact.remove(id) {
                 Some(bytes) => bytes,
                 None => {
-                    article.topics = curate(article);
+                    // curated as the last poll that placed a candidate in it would have
+                    let p = batch.last_poll.get(id).copied().unwrap_or(polls.len() - 1);
+                    article.topics = (polls[p].curate)(article);
                     encode(&*article)?
                 }
             };
@@ -528,22 +622,30 @@ impl Archive {
         for (key, id) in batch.identities {
             ops.push(Op::Put(Tree::Identity, key, id.into_bytes()));
         }
-        let mut state = state.clone();
-        state.last_new = counts.new;
-        state.last_duplicate = counts.duplicate;
-        state.last_updated = counts.updated;
-        event_ops(events, &mut ops)?;
-        ops.push(Op::Put(
-            Tree::Sources,
-            source.as_bytes().to_vec(),
-            encode(&state)?,
-        ));
-        self.apply(&guard, &ops)?;
-        Ok(Commit {
-            counts,
-            outcomes,
-            topics: touched_topics,
-        })
+        for (poll, (counts, _)) in polls.iter().zip(&placed) {
+            let mut state = poll.state.clone();
+            state.last_new = counts.new;
+            state.last_duplicate = counts.duplicate;
+            state.last_updated = counts.updated;
+            event_ops(poll.events, &mut ops)?;
+            ops.push(Op::Put(
+                Tree::Sources,
+                poll.source.as_bytes().to_vec(),
+                encode(&state)?,
+            ));
+        }
+        self.apply(guard, &ops)?;
+        // under the write lock: numbers follow the order of the writes
+        let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
+        Ok(placed
+            .into_iter()
+            .map(|(counts, outcomes)| Commit {
+                seq,
+                counts,
+                outcomes,
+                topics: touched_topics.clone(),
+            })
+            .collect())
     }
 
     /// Makes a commit durable (one fsync, shared by every write since the last one), then
@@ -554,11 +656,25 @@ impl Archive {
     }
 
     /// [`Archive::make_durable`] without blocking a thread while the disk syncs.
+    ///
+    /// One flush at a time: a poll finding one under way waits for it and then, if its own
+    /// commit came after that flush began, starts the next (which covers every commit
+    /// meanwhile). Why: sled runs `flush_async` on its IO thread pool, whose seven threads
+    /// block until the log is on disk, while the write of the log's buffer is queued on that
+    /// same pool; seven polls flushing at once left nothing to write it, and the daemon hung
+    /// (found when polls started committing in groups, so that many finished at once).
     pub async fn make_durable_async(
         &self,
         commit: Commit,
     ) -> Result<(Counts, Vec<Outcome>), ArchiveError> {
-        self.db.flush_async().await?;
+        let mut flushed = self.flushed.lock().await;
+        if *flushed < commit.seq {
+            // every commit numbered up to here is in the log the flush writes out
+            let upto = self.committed.load(Ordering::Acquire);
+            self.db.flush_async().await?;
+            *flushed = upto;
+        }
+        drop(flushed);
         Ok(self.published(commit))
     }
 
@@ -793,7 +909,7 @@ impl Archive {
     /// new one (the speculated one, when [`Archive::speculate`] guessed it).
     fn place(
         &self,
-        i: usize,
+        (p, i): (usize, usize),
         c: &Candidate,
         batch: &mut Batch,
         now: DateTime<Utc>,
@@ -821,7 +937,7 @@ impl Archive {
             let merged = merge::merge(&existing, c, Relation::SameEntry, now);
             let changed = merged != existing;
             batch.exact.remove(&id);
-            batch.articles.insert(id, merged);
+            batch.put(p, id, merged);
             return Ok(if changed {
                 Outcome::Updated
             } else {
@@ -840,20 +956,20 @@ impl Archive {
         {
             let merged = merge::merge(&existing, c, Relation::SameStory, now);
             batch.exact.remove(&id);
-            batch.articles.insert(id.clone(), merged);
+            batch.put(p, id.clone(), merged);
             batch.identities.insert(identity_key, id);
             return Ok(Outcome::Duplicate);
         }
         let first = merge::article_id(&c.norm_title, c.published, 0);
         if let Some(guess) = batch.guesses.remove(&first)
-            && guess.candidate == i
+            && (guess.poll, guess.candidate) == (p, i)
             && !batch.articles.contains_key(&first)
         {
             // The id was free when speculated, and it is still: an article stored with it
             // since would have been found above, by its dedup key (this title and date).
             batch.originals.insert(first.clone(), None);
             batch.exact.insert(first.clone(), guess.bytes);
-            batch.articles.insert(first.clone(), guess.article);
+            batch.put(p, first.clone(), guess.article);
             batch.identities.insert(identity_key, first);
             return Ok(Outcome::New);
         }
@@ -866,9 +982,7 @@ impl Archive {
             attempt += 1;
         };
         batch.originals.insert(id.clone(), None);
-        batch
-            .articles
-            .insert(id.clone(), merge::create(c, id.clone(), now));
+        batch.put(p, id.clone(), merge::create(c, id.clone(), now));
         batch.identities.insert(identity_key, id);
         Ok(Outcome::New)
     }
@@ -1173,6 +1287,16 @@ struct Batch {
     /// The stored form of each new article placed from a guess and not merged into since:
     /// exactly what encoding it again would give.
     exact: HashMap<String, Vec<u8>>,
+    /// The last poll of a group that placed a candidate in each article: its curator decides
+    /// the article's topics.
+    last_poll: HashMap<String, usize>,
+}
+
+impl Batch {
+    fn put(&mut self, poll: usize, id: String, article: Article) {
+        self.last_poll.insert(id.clone(), poll);
+        self.articles.insert(id, article);
+    }
 }
 
 /// Index writes that take the stored `before` to `after`.
@@ -1453,6 +1577,222 @@ mod tests {
         assert_eq!(merged.topics, ["longer"]);
         assert_eq!(archive.topic_len("longer"), 1);
         assert!(archive.verify(&curate).expect("verify").is_empty());
+    }
+
+    /// Polls of three sources, two carrying the same stories and one polled twice (its
+    /// second poll changes an entry), as `(source, candidates)`.
+    fn overlapping_polls() -> Vec<(String, Vec<Candidate>)> {
+        let mut polls = vec![
+            ("wire".to_string(), candidates_of("wire", 4)),
+            ("atom".to_string(), candidates_of("atom", 6)),
+            ("solo".to_string(), candidates_of("solo", 2)),
+        ];
+        for c in &mut polls[2].1 {
+            c.title = format!("Solo {}", c.title);
+            c.norm_title = format!("solo {}", c.norm_title);
+        }
+        let mut again = polls[0].1.clone();
+        again[1].text = format!("{} Corrected.", again[1].text);
+        polls.push(("wire".to_string(), again));
+        polls
+    }
+
+    /// [`Archive::commit_group`] must store exactly what the same polls committed one after
+    /// the other store: the same articles (a story two polls carry is one article, an entry a
+    /// later poll changes is merged), the same counts for each poll, the same poll states.
+    #[test]
+    fn a_group_of_polls_stores_what_the_same_polls_store_one_by_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (alone, together) = (
+            Archive::open(&dir.path().join("alone"), Duration::from_secs(3600)).expect("open"),
+            Archive::open(&dir.path().join("together"), Duration::from_secs(3600)).expect("open"),
+        );
+        let polls = overlapping_polls();
+        let now = Utc::now();
+        let curate = |a: &Article| {
+            if a.text.contains("Corrected") {
+                vec!["corrected".to_string()]
+            } else {
+                vec!["all".to_string()]
+            }
+        };
+        let states: Vec<PollState> = (0..polls.len())
+            .map(|i| PollState {
+                etag: Some(format!("\"{i}\"")),
+                ..PollState::default()
+            })
+            .collect();
+        let mut one_by_one = Vec::new();
+        for ((source, cands), state) in polls.iter().zip(&states) {
+            let guess = alone.speculate(cands, now, &curate).expect("speculate");
+            let commit = alone
+                .commit(source, cands, state, now, &curate, &[], guess)
+                .expect("commit");
+            one_by_one.push(alone.make_durable(commit).expect("durable"));
+        }
+        // every guess made before anything is stored, as polls queued for the writer are
+        let mut pending: Vec<Pending<'_>> = polls
+            .iter()
+            .zip(&states)
+            .map(|((source, cands), state)| Pending {
+                source,
+                candidates: cands,
+                state,
+                now,
+                curate: &curate,
+                events: &[],
+                guess: together.speculate(cands, now, &curate).expect("speculate"),
+            })
+            .collect();
+        let grouped: Vec<(Counts, Vec<Outcome>)> = together
+            .commit_group(&mut pending)
+            .into_iter()
+            .map(|c| together.make_durable(c.expect("commit")).expect("durable"))
+            .collect();
+        assert_eq!(grouped, one_by_one);
+        assert_eq!(
+            one_by_one
+                .iter()
+                .map(|(c, _)| (c.new, c.duplicate, c.updated))
+                .collect::<Vec<_>>(),
+            [(4, 0, 0), (2, 4, 0), (2, 0, 0), (0, 0, 1)]
+        );
+        let all = |a: &Archive| a.newest(None, 100).expect("newest");
+        assert_eq!(all(&together), all(&alone));
+        assert_eq!(all(&together).len(), 8);
+        for source in ["wire", "atom", "solo"] {
+            assert_eq!(
+                together.poll_state(source).expect("state"),
+                alone.poll_state(source).expect("state"),
+                "{source}"
+            );
+        }
+        assert_eq!(together.topic_len("corrected"), 1);
+        assert_eq!(together.topic_len("all"), 7);
+        assert!(together.verify(&curate).expect("verify").is_empty());
+    }
+
+    /// A poll that cannot be stored (here: its entry's stored article is damaged) must fail
+    /// alone when it was grouped with others: they are stored, it reports its error.
+    #[test]
+    fn a_poll_that_cannot_be_stored_fails_alone_in_its_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive =
+            Archive::open(&dir.path().join("a"), Duration::from_secs(3600)).expect("open");
+        let none = |_: &Article| Vec::new();
+        let now = Utc::now();
+        let state = PollState::default();
+        let mut damaged = candidates_of("damaged", 2);
+        for c in &mut damaged {
+            c.norm_title = format!("damaged {}", c.norm_title);
+        }
+        archive
+            .ingest("damaged", &damaged, &state, now, &none, &[])
+            .expect("first poll");
+        let id = merge::article_id(&damaged[0].norm_title, damaged[0].published, 0);
+        archive
+            .articles
+            .insert(id.as_bytes(), &[LZ4, 9, 9, 9, 9, 1][..])
+            .expect("damage");
+        let mut polls = overlapping_polls();
+        polls.truncate(3);
+        polls.insert(1, ("damaged".to_string(), damaged));
+        let mut pending: Vec<Pending<'_>> = polls
+            .iter()
+            .map(|(source, cands)| Pending {
+                source,
+                candidates: cands,
+                state: &state,
+                now,
+                curate: &none,
+                events: &[],
+                guess: archive.speculate(cands, now, &none).expect("speculate"),
+            })
+            .collect();
+        let results = archive.commit_group(&mut pending);
+        let shown: Vec<String> = results
+            .into_iter()
+            .map(|r| match r {
+                Ok(c) => {
+                    let (counts, _) = archive.make_durable(c).expect("durable");
+                    format!("{} new {} duplicate", counts.new, counts.duplicate)
+                }
+                Err(e) => e.to_string(),
+            })
+            .collect();
+        assert_eq!(shown[0], "4 new 0 duplicate");
+        assert!(shown[1].contains(&id), "{shown:?}");
+        assert_eq!(shown[2..], ["2 new 4 duplicate", "2 new 0 duplicate"]);
+        assert_eq!(archive.len(), 2 + 8);
+    }
+
+    /// sled flushes on its IO thread pool, and the write of the log buffer a flush waits for
+    /// is queued on that same pool: seven polls flushing at once took all seven of its threads
+    /// and nothing was left to write it, so every poll (and then every write) hung. Polls stored
+    /// in one group are made durable at the same moment.
+    #[test]
+    fn many_polls_made_durable_at_once_do_not_hang_on_sleds_io_threads() {
+        // on a thread of its own: a hung sled never lets go of it (nor of a runtime or an
+        // archive being dropped), and the test must fail, not hang
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Runtime::new().expect("runtime");
+            let _ = done.send(runtime.block_on(durable_at_once()));
+        });
+        let new = result
+            .recv_timeout(Duration::from_secs(60))
+            .expect("every poll made durable within a minute");
+        assert_eq!(new, 20 * 32 * 10);
+    }
+
+    /// Twenty rounds of 32 polls stored as one group, then made durable all at once (the hang
+    /// came in about one round in six).
+    async fn durable_at_once() -> u32 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = std::sync::Arc::new(
+            Archive::open(&dir.path().join("a"), Duration::from_secs(3600)).expect("open"),
+        );
+        let none = |_: &Article| Vec::new();
+        let state = PollState::default();
+        let mut new = 0;
+        for round in 0..20 {
+            let polls: Vec<(String, Vec<Candidate>)> = (0..32)
+                .map(|p| {
+                    let source = format!("s{round}-{p}");
+                    let mut cands = candidates_of(&source, 10);
+                    for c in &mut cands {
+                        c.norm_title = format!("{source} {}", c.norm_title);
+                    }
+                    (source, cands)
+                })
+                .collect();
+            let now = Utc::now();
+            let mut pending: Vec<Pending<'_>> = polls
+                .iter()
+                .map(|(source, cands)| Pending {
+                    source,
+                    candidates: cands,
+                    state: &state,
+                    now,
+                    curate: &none,
+                    events: &[],
+                    guess: Speculation::default(),
+                })
+                .collect();
+            let tasks: Vec<_> = archive
+                .commit_group(&mut pending)
+                .into_iter()
+                .map(|c| {
+                    let archive = std::sync::Arc::clone(&archive);
+                    let commit = c.expect("commit");
+                    tokio::spawn(async move { archive.make_durable_async(commit).await })
+                })
+                .collect();
+            for t in tasks {
+                new += t.await.expect("joined").expect("durable").0.new;
+            }
+        }
+        new
     }
 
     /// Between a poll's speculation and its commit another source may store the same story:
