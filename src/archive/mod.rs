@@ -8,6 +8,7 @@ mod chunks;
 mod keys;
 mod maintenance;
 pub mod merge;
+mod seen;
 mod upgrade;
 
 pub use maintenance::{EXPORT_FORMAT, Imported, Record};
@@ -26,6 +27,7 @@ use crate::model::{Article, PollState, SourceEvent};
 use crate::normalize::Candidate;
 use chunks::{ChunkEdit, Chunked};
 use merge::Relation;
+use seen::{Kind, Seen};
 
 /// The schema this gazette writes. Bump on any incompatible change to the key layout or codec.
 /// 2: values of [`COMPRESS_FROM`] bytes or more are deflated (schema-1 values, plain JSON, are
@@ -220,6 +222,9 @@ pub struct Archive {
     /// Up to which commit number the log is known to be on disk; held by the one flush under
     /// way (see [`Archive::make_durable_async`]).
     flushed: tokio::sync::Mutex<u64>,
+    /// The keys this archive may hold, so lookups of the others skip sled (see [`seen`]).
+    seen: Seen,
+    seen_tried: AtomicBool,
     /// Held for a whole re-curation walk (see [`Archive::recurate`]).
     recurate_lock: Mutex<()>,
     dedup_window: chrono::Duration,
@@ -357,6 +362,8 @@ impl Archive {
             write_lock: Mutex::new(()),
             committed: AtomicU64::new(0),
             flushed: tokio::sync::Mutex::new(0),
+            seen: Seen::default(),
+            seen_tried: AtomicBool::new(false),
             recurate_lock: Mutex::new(()),
             dedup_window: chrono::Duration::from_std(dedup_window)
                 .unwrap_or(chrono::Duration::hours(48)),
@@ -474,18 +481,20 @@ impl Archive {
         now: DateTime<Utc>,
         curate: Curate<'_>,
     ) -> Result<Speculation, ArchiveError> {
+        self.build_seen();
         let mut guesses = HashMap::new();
         for (i, c) in candidates.iter().enumerate() {
             if self.retention.is_some_and(|r| c.published < now - r)
-                || self
-                    .identity
-                    .contains_key(&keys::identity(&c.source, &c.identity))?
+                || self.holds_identity(&keys::identity(&c.source, &c.identity))?
             {
                 continue;
             }
             let id = merge::article_id(&c.norm_title, c.published, 0);
             // Taken: the same story (left to commit's dedup) or a collision (to its next id).
-            if guesses.contains_key(&id) || self.articles.contains_key(id.as_bytes())? {
+            if guesses.contains_key(&id)
+                || (self.seen.may_hold(Kind::Id, id.as_bytes())
+                    && self.articles.contains_key(id.as_bytes())?)
+            {
                 continue;
             }
             let mut article = merge::create(c, id.clone(), now);
@@ -549,6 +558,7 @@ impl Archive {
     /// own (without its guesses, which the first attempt used up), so one poll that cannot be
     /// stored fails alone. Panics are the caller's: `polls` still holds every poll afterwards.
     pub fn commit_group(&self, polls: &mut [Pending<'_>]) -> Vec<Result<Commit, ArchiveError>> {
+        self.build_seen();
         let guard = self
             .write_lock
             .lock()
@@ -921,6 +931,7 @@ impl Archive {
         let identity_key = keys::identity(&c.source, &c.identity);
         let known = match batch.identities.get(&identity_key) {
             Some(id) => Some(id.clone()),
+            None if !self.seen.may_hold(Kind::Identity, &identity_key) => None,
             None => self
                 .identity
                 .get(&identity_key)?
@@ -1007,6 +1018,12 @@ impl Archive {
                 consider(k.published, &a.id);
             }
         }
+        if !self
+            .seen
+            .may_hold(Kind::Title, seen::title_of(c.norm_title.as_bytes()))
+        {
+            return Ok(best.map(|(_, id)| id));
+        }
         let prefix = keys::dedup_prefix(&c.norm_title);
         for item in self.dedup.scan_prefix(&prefix) {
             let (key, _) = item?;
@@ -1031,6 +1048,12 @@ impl Archive {
     /// chunks they fall in, which are read outside the transaction: `_held` (the write lock)
     /// is what keeps those reads current until the transaction commits.
     fn apply(&self, _held: &MutexGuard<'_, ()>, ops: &[Op]) -> Result<(), ArchiveError> {
+        self.seen.note(ops.iter().filter_map(|op| match op {
+            Op::Put(Tree::Articles, k, _) => Some((Kind::Id, &k[..])),
+            Op::Put(Tree::Identity, k, _) => Some((Kind::Identity, &k[..])),
+            Op::Put(Tree::Dedup, k, _) => Some((Kind::Title, seen::title_of(k))),
+            _ => None,
+        }));
         let mut edits = [
             ChunkEdit::new(&self.by_time),
             ChunkEdit::new(&self.by_source),
@@ -1141,6 +1164,53 @@ impl Archive {
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(ArchiveError::Storage(e)),
         }
+    }
+
+    /// Whether the identity index holds `key` (the filter first, then sled).
+    fn holds_identity(&self, key: &[u8]) -> Result<bool, ArchiveError> {
+        Ok(self.seen.may_hold(Kind::Identity, key) && self.identity.contains_key(key)?)
+    }
+
+    /// Builds the filter of held keys once, the first time the archive is written to (commands
+    /// that only read never pay for it): a scan of the `identity`, `by_time` and `dedup`
+    /// indexes, under the write lock, so no write falls between the scan and the first note.
+    /// Article ids come from `by_time`, whose keys end in them, not from `articles`, whose
+    /// records are the archive's bulk. Tried once per open: when the scan fails (storage
+    /// damage, which `verify` reports), lookups go on reading sled.
+    fn build_seen(&self) {
+        if self.seen_tried.load(Ordering::Acquire) {
+            return;
+        }
+        let _held = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.seen_tried.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        if let Err(e) = self.scan_seen() {
+            tracing::warn!(
+                "archive {}: cannot list its keys ({e}); lookups read the archive instead",
+                self.path.display()
+            );
+        }
+    }
+
+    fn scan_seen(&self) -> Result<(), ArchiveError> {
+        let n = usize::try_from(self.stored_count().unwrap_or(0)).unwrap_or(usize::MAX);
+        let mut built = Seen::builder(n.saturating_mul(3));
+        for item in self.identity.iter() {
+            built.add(Kind::Identity, &item?.0);
+        }
+        for item in self.by_time.iter() {
+            let (key, _) = item?;
+            built.add(Kind::Id, key.get(8..).unwrap_or_default());
+        }
+        for item in self.dedup.iter() {
+            built.add(Kind::Title, seen::title_of(&item?.0));
+        }
+        self.seen.install(built);
+        Ok(())
     }
 
     /// One article by id.
@@ -1670,6 +1740,43 @@ mod tests {
         assert_eq!(together.topic_len("corrected"), 1);
         assert_eq!(together.topic_len("all"), 7);
         assert!(together.verify(&curate).expect("verify").is_empty());
+    }
+
+    /// The filter of held keys is built from the indexes of a reopened archive: what it holds
+    /// must be found again (the same entries are unchanged, the same stories from another source
+    /// are duplicates), whether the filter was built before or after the first write.
+    #[test]
+    fn a_reopened_archive_knows_its_entries_and_stories_through_its_filter() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a");
+        let none = |_: &Article| Vec::new();
+        let state = PollState::default();
+        let now = Utc::now();
+        {
+            let archive = Archive::open(&path, Duration::from_secs(3600)).expect("open");
+            let (counts, _) = archive
+                .ingest("wire", &candidates_of("wire", 5), &state, now, &none, &[])
+                .expect("wire");
+            assert_eq!(counts.new, 5);
+            archive.settle().expect("settle");
+        }
+        let archive = reopen(&path).expect("reopen");
+        assert!(!archive.seen.is_built(), "built only when first written to");
+        let (again, _) = archive
+            .ingest("wire", &candidates_of("wire", 5), &state, now, &none, &[])
+            .expect("wire again");
+        assert!(archive.seen.is_built());
+        assert_eq!((again.new, again.unchanged), (0, 5));
+        let (atom, _) = archive
+            .ingest("atom", &candidates_of("atom", 6), &state, now, &none, &[])
+            .expect("atom");
+        assert_eq!((atom.new, atom.duplicate), (1, 5));
+        let (atom_again, _) = archive
+            .ingest("atom", &candidates_of("atom", 6), &state, now, &none, &[])
+            .expect("atom again");
+        assert_eq!((atom_again.new, atom_again.unchanged), (0, 6));
+        assert_eq!(archive.len(), 6);
+        assert!(archive.verify(&none).expect("verify").is_empty());
     }
 
     /// A poll that cannot be stored (here: its entry's stored article is damaged) must fail
