@@ -14,6 +14,7 @@ pub mod parse;
 pub mod extract;
 pub mod normalize;
 pub mod archive;
+pub mod query;
 pub mod curate;
 pub mod publish;
 pub mod serve;

@@ -135,7 +135,7 @@ pub struct Topic {
     /// The query as written.
     pub query: String,
     /// The query, parsed.
-    pub compiled: crate::curate::query::Expr,
+    pub compiled: crate::query::Expr,
     pub limit: usize,
     pub sources: Vec<String>,
 }
@@ -682,7 +682,7 @@ impl Validator<'_> {
             self.push(&raw.query, &ctx, "query", "must not be empty");
             None
         } else {
-            match crate::curate::query::parse(raw.query.get_ref()) {
+            match crate::query::parse(raw.query.get_ref()) {
                 Ok(e) => Some(e),
                 Err(e) => {
                     self.push_at(Some(raw.query.span().start), &ctx, e.to_string());
@@ -704,7 +704,7 @@ impl Validator<'_> {
             let glob = s.get_ref().to_lowercase();
             if !source_ids
                 .iter()
-                .any(|id| crate::curate::query::glob_match(&glob, id))
+                .any(|id| crate::query::glob_match(&glob, id))
             {
                 self.push(
                     s,

@@ -2,15 +2,13 @@
 //! config validation, via [`query::parse`]); a [`Curator`] evaluates every topic against an
 //! article and explains its decisions. Pure: the archive calls it when it stores an article.
 
-pub mod query;
-
 use std::collections::HashMap;
 
 use sha2::{Digest, Sha256};
 
 use crate::config::Config;
 use crate::model::Article;
-use query::{Doc, Expr, Field, FieldText, glob_match};
+use crate::query::{Doc, Expr, Field, FieldText, glob_match};
 
 /// One topic, ready to evaluate.
 #[derive(Debug, Clone)]

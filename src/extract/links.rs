@@ -138,10 +138,7 @@ fn is_navigation_text(t: &str) -> bool {
 
 /// How much a link text looks like a headline.
 fn title_likeness(t: &str) -> f64 {
-    let cjk = t
-        .chars()
-        .filter(|c| crate::curate::query::is_cjk(*c))
-        .count();
+    let cjk = t.chars().filter(|c| crate::query::is_cjk(*c)).count();
     let words = t.split_whitespace().count();
     if cjk >= 6 || words >= 4 {
         1.0

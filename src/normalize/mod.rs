@@ -38,7 +38,7 @@ pub struct Candidate {
     pub enclosures: Vec<Enclosure>,
     /// Lead image (article pages).
     pub image: Option<String>,
-    /// Where on a page the date was found (see [`crate::extract::PageDate`]).
+    /// Where on a page the date was found (see `extract::PageDate`).
     pub date_method: Option<String>,
 }
 
