@@ -2,28 +2,32 @@
 //! same story from several sites is one article, and republishes curated topical feeds.
 //!
 //! The modules are the pipeline's stages, in the order data flows through them:
-//! [`config`] → [`schedule`] → [`fetch`] → [`decode`] → [`parse`] → [`normalize`] → [`archive`]
-//! (dedup) → [`curate`] (topics) → [`publish`] → [`serve`]. [`poll`] wires one pass of ingest
-//! for one source; [`cli`] is the command line; [`model`] is the shared vocabulary.
+//! [`config`] → [`schedule`] → [`fetch`] → [`decode`] → [`parse`] / [`extract`] → [`normalize`]
+//! → [`archive`] (dedup) → [`curate`] (topics) → [`publish`] → [`serve`]. [`query`] is the topic
+//! query language (a leaf that `config`, `curate` and `extract` use); [`model`] the shared
+//! vocabulary; [`poll`] one pass of ingest for one source; [`health`] source health for people;
+//! [`live`] the configuration in force. [`daemon`] assembles and runs all of it; [`cli`] is the
+//! command line. No module imports one listed after it except `daemon` and `cli`, and there is
+//! no import cycle between top-level modules (`tests/integration/architecture.rs` checks).
 
 pub mod config;
 pub mod schedule;
 pub mod fetch;
 pub mod decode;
 pub mod parse;
+pub mod query;
 pub mod extract;
 pub mod normalize;
 pub mod archive;
-pub mod query;
 pub mod curate;
 pub mod publish;
-pub mod serve;
 pub mod model;
-pub mod poll;
-pub mod status;
-pub mod service;
-pub mod housekeeping;
+pub mod health;
+pub mod live;
 pub mod telemetry;
 pub mod memory;
 pub mod opml;
+pub mod serve;
+pub mod poll;
+pub mod daemon;
 pub mod cli;

@@ -1,6 +1,7 @@
 //! The shared vocabulary of the pipeline: an [`Article`] (our normalized, archived story, which may
-//! have several sources), its provenance, and the per-source [`PollState`]. Plain data; the
-//! stages own the behaviour.
+//! have several sources), its provenance, and the per-source [`PollState`] with the health rules
+//! read from it (gone, moved, failing after [`FAILING_AFTER`]), written once here for the poller,
+//! the scheduler and the status pages. Otherwise plain data; the stages own the behaviour.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -140,12 +141,121 @@ pub struct PollState {
     pub moved_from: Option<String>,
 }
 
+/// Consecutive failures after which a transiently failing source counts as "failing" (and an
+/// event is published); a permanent error counts at once.
+pub const FAILING_AFTER: u32 = 3;
+
+/// A source's health as people read it (`status`, `/status`, `/status.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Ok,
+    #[serde(rename = "backing off")]
+    BackingOff,
+    Failing,
+    Gone,
+    Moved,
+    #[serde(rename = "never polled")]
+    NeverPolled,
+    Disabled,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::BackingOff => "backing off",
+            Health::Failing => "failing",
+            Health::Gone => "gone",
+            Health::Moved => "moved",
+            Health::NeverPolled => "never polled",
+            Health::Disabled => "disabled",
+        }
+    }
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PollState {
+    /// The source answered `410 Gone` at `url` (its configured URL): it is not polled any
+    /// more, until the configured URL changes.
+    pub fn is_gone_at(&self, url: &str) -> bool {
+        self.gone && self.validators_url.as_deref() == Some(url)
+    }
+
+    /// Where the configured `url` moved permanently (301/308), while the configuration still
+    /// names it; a changed URL in the configuration cancels the move.
+    pub fn moved_target(&self, url: &str) -> Option<&str> {
+        self.moved_to
+            .as_deref()
+            .filter(|_| self.moved_from.as_deref() == Some(url))
+    }
+
+    /// Whether the failures so far make the source "failing": [`FAILING_AFTER`] transient ones
+    /// in a row, or one permanent one.
+    pub fn is_failing(&self) -> bool {
+        self.consecutive_failures >= FAILING_AFTER
+            || (self.consecutive_failures > 0 && !self.last_error_transient)
+    }
+
+    /// Whether the failure just counted is the one that deserves a "failing" event (once per
+    /// run of failures, not on every poll).
+    pub fn just_started_failing(&self) -> bool {
+        self.consecutive_failures == FAILING_AFTER
+            || (!self.last_error_transient && self.consecutive_failures == 1)
+    }
+
+    /// The health of a source configured at `url` (enabled or not) with this state.
+    pub fn health(state: Option<&PollState>, url: &str, enabled: bool) -> Health {
+        match state {
+            _ if !enabled => Health::Disabled,
+            None => Health::NeverPolled,
+            Some(s) if s.is_gone_at(url) => Health::Gone,
+            Some(s) if s.moved_target(url).is_some() => Health::Moved,
+            Some(s) if s.consecutive_failures == 0 => Health::Ok,
+            Some(s) if s.is_failing() => Health::Failing,
+            Some(_) => Health::BackingOff,
+        }
+    }
+}
+
+/// What happened to a source that operators should hear about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Failing,
+    Recovered,
+    Moved,
+    Gone,
+}
+
+impl EventKind {
+    /// The name stored in event keys and shown in `/status.rss`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Failing => "failing",
+            EventKind::Recovered => "recovered",
+            EventKind::Moved => "moved",
+            EventKind::Gone => "gone",
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Something operators should hear about: a source started failing, recovered, moved or went.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceEvent {
     pub at: DateTime<Utc>,
     pub source: String,
-    /// "failing", "recovered", "moved", "gone".
-    pub kind: String,
+    pub kind: EventKind,
     pub message: String,
 }

@@ -1,22 +1,7 @@
-//! When each source is polled, and the daemon's poll loop. The policy is a pure function
-//! ([`next_delay`]); the driver runs one task per enabled source until the shutdown token fires,
-//! then gives in-flight polls a grace period so their writes finish.
+//! When each source is polled: pure policy ([`next_delay`], [`with_jitter`], [`first_delay`]).
+//! The loops that follow it are the daemon's (`daemon::scheduler`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use rand::Rng;
-use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-
-use crate::config::{Config, Source};
-use crate::poll::Poller;
-use crate::service::Heartbeat;
-
-/// How long an in-flight poll may keep running after shutdown was asked for.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 /// The longest `Retry-After` gazette honours; beyond this it is a misconfiguration.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -76,181 +61,9 @@ pub fn first_delay(interval: Duration, fraction: f64) -> Duration {
         .mul_f64(fraction.clamp(0.0, 1.0))
 }
 
-/// Polls every enabled source when it is due until `shutdown` is cancelled. Due times are
-/// kept in the archive: after a restart a source is polled when it was due, and sources that
-/// became due while gazette was down are spread over the first minute instead of firing at once.
-pub async fn run(
-    config: &Config,
-    poller: Poller,
-    heartbeat: Arc<Heartbeat>,
-    shutdown: CancellationToken,
-) {
-    let scheduler = Scheduler::new(config, poller, heartbeat, shutdown);
-    scheduler.apply(config);
-    scheduler.wait().await;
-}
-
-/// The running poll loops, one per enabled source, which a reload can change one by one.
-pub struct Scheduler {
-    poller: Poller,
-    /// `polling.concurrency`, shared by every source.
-    permits: Arc<Semaphore>,
-    tracker: TaskTracker,
-    /// source id → (its settings as last applied, the token that stops its loop).
-    running: Mutex<HashMap<String, (u64, CancellationToken)>>,
-    shutdown: CancellationToken,
-}
-
-impl Scheduler {
-    /// A scheduler with its heartbeat ticking (the watchdog's proof of life).
-    pub fn new(
-        config: &Config,
-        poller: Poller,
-        heartbeat: Arc<Heartbeat>,
-        shutdown: CancellationToken,
-    ) -> Scheduler {
-        let tracker = TaskTracker::new();
-        let stop = shutdown.clone();
-        tracker.spawn(async move {
-            loop {
-                heartbeat.beat();
-                tokio::select! {
-                    _ = stop.cancelled() => break,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        });
-        Scheduler {
-            poller,
-            permits: Arc::new(Semaphore::new(config.polling.concurrency)),
-            tracker,
-            running: Mutex::new(HashMap::new()),
-            shutdown,
-        }
-    }
-
-    /// The poller, whose curator a reload swaps.
-    pub fn poller(&self) -> &Poller {
-        &self.poller
-    }
-
-    /// Brings the running loops in line with `config`: removed and disabled sources stop,
-    /// changed ones restart with their new settings, new ones start, unchanged ones go on.
-    /// Returns (started, stopped).
-    pub fn apply(&self, config: &Config) -> (usize, usize) {
-        let mut running = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        let wanted: HashMap<&str, u64> = config
-            .sources
-            .iter()
-            .filter(|s| s.enabled)
-            .map(|s| (s.id.as_str(), settings_digest(s)))
-            .collect();
-        let mut stopped = 0;
-        running.retain(|id, (settings, token)| {
-            let keep = wanted.get(id.as_str()) == Some(settings);
-            if !keep {
-                token.cancel();
-                stopped += 1;
-            }
-            keep
-        });
-        let mut started = 0;
-        for source in config.sources.iter().filter(|s| s.enabled) {
-            if running.contains_key(&source.id) {
-                continue;
-            }
-            let token = self.shutdown.child_token();
-            running.insert(source.id.clone(), (settings_digest(source), token.clone()));
-            self.tracker.spawn(source_loop(
-                source.clone(),
-                self.poller.clone(),
-                Arc::clone(&self.permits),
-                token,
-            ));
-            started += 1;
-        }
-        (started, stopped)
-    }
-
-    /// Waits until every loop has stopped (after `shutdown`).
-    pub async fn wait(&self) {
-        self.tracker.close();
-        self.tracker.wait().await;
-    }
-}
-
-/// Tells a reload whether a source's settings changed: a digest of all of them, so 10k
-/// running sources keep 8 bytes each instead of their formatted settings (~500 bytes).
-fn settings_digest(source: &Source) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::hash::DefaultHasher::new();
-    format!("{source:?}").hash(&mut h);
-    h.finish()
-}
-
-/// One source's loop: wait until due, take a permit, poll, repeat.
-async fn source_loop(
-    source: Source,
-    poller: Poller,
-    permits: Arc<Semaphore>,
-    stop: CancellationToken,
-) {
-    // The stored state is read in a block of its own, so that it is dropped before the loop:
-    // a local that lives on would sit in the loop's future, and the task of every idle source
-    // would hold its poll state (validators, last error) for good (heaptrack, 10k sources:
-    // 7 MB of poll states live after start).
-    let mut delay = {
-        let state = poller.archive.poll_state_or_new(&source.id);
-        if state.gone && state.validators_url.as_deref() == Some(source.url.as_str()) {
-            tracing::error!(source = %source.id, "source {} is gone (410); not polled: remove it from feeds.toml", source.id);
-            return;
-        }
-        let now = chrono::Utc::now();
-        match state.next_due {
-            Some(due) if due > now => (due - now).to_std().unwrap_or_default(),
-            _ => first_delay(source.interval, rand::rng().random::<f64>()),
-        }
-    };
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = tokio::time::sleep(delay) => {}
-        }
-        let _permit = tokio::select! {
-            _ = stop.cancelled() => break,
-            p = permits.acquire() => match p { Ok(p) => p, Err(_) => break },
-        };
-        // Boxed: an idle loop then holds a few hundred bytes instead of a whole poll's state
-        // (fetch, decode, parse, ingest) for as long as the source is configured; with 10k
-        // sources that was ~11 KB each (bench/run: daemon RSS with 10k sources).
-        let mut poll = Box::pin(poller.poll(&source));
-        let report = tokio::select! {
-            r = &mut poll => r,
-            _ = stop.cancelled() => {
-                // polls still queued for a host give up now; one in flight gets the grace
-                poller.hosts.close();
-                if tokio::time::timeout(SHUTDOWN_GRACE, &mut poll).await.is_err() {
-                    tracing::warn!(source = %source.id, "poll still running at shutdown; abandoned (nothing half-written: writes are transactional)");
-                }
-                break;
-            }
-        };
-        if report.gone {
-            break;
-        }
-        let now = chrono::Utc::now();
-        delay = report
-            .next_due
-            .and_then(|due| (due - now).to_std().ok())
-            .unwrap_or(source.interval);
-        tracing::debug!(source = %source.id, next_in_s = delay.as_secs(), "scheduled");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::Archive;
 
     #[test]
     fn next_poll_policy() {
@@ -309,21 +122,5 @@ mod tests {
             first_delay(Duration::from_secs(10), 1.0),
             Duration::from_secs(10)
         );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn run_returns_promptly_on_shutdown_with_no_sources() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut config = crate::config::parse("", &dir.path().join("feeds.toml"))
-            .expect("empty config is valid");
-        config.archive.path = dir.path().join("archive");
-        let archive = Arc::new(
-            Archive::open(&config.archive.path, config.archive.dedup_window).expect("open"),
-        );
-        let token = CancellationToken::new();
-        token.cancel();
-        let curator = Arc::new(crate::curate::Curator::new(&config));
-        let poller = Poller::new(&config, archive, curator).expect("poller");
-        run(&config, poller, Arc::new(Heartbeat::default()), token).await;
     }
 }

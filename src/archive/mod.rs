@@ -893,13 +893,29 @@ impl Archive {
         set_topic_counts(&self.meta, counts)
     }
 
-    /// Records a poll that stored nothing (a failure, or a 304) in its own small transaction.
+    /// Records a poll that stored nothing (a failure, or a 304) in its own small transaction,
+    /// and makes it durable before returning. Blocking: the daemon uses
+    /// [`Archive::note_poll`] on its writer thread and [`Archive::make_durable_async`] instead.
     pub fn record_poll(
         &self,
         source: &str,
         state: &PollState,
         events: &[SourceEvent],
     ) -> Result<(), ArchiveError> {
+        let commit = self.note_poll(source, state, events)?;
+        // as in `ingest`: durable before returning, fsync shared
+        let _ = self.make_durable(commit)?;
+        Ok(())
+    }
+
+    /// Writes a poll that stored nothing (a failure, or a 304): its state and events, in one
+    /// small transaction, not yet durable (see [`Commit`]).
+    pub fn note_poll(
+        &self,
+        source: &str,
+        state: &PollState,
+        events: &[SourceEvent],
+    ) -> Result<Commit, ArchiveError> {
         let guard = self
             .write_lock
             .lock()
@@ -912,9 +928,14 @@ impl Archive {
             encode(state)?,
         ));
         self.apply(&guard, &ops)?;
-        drop(guard); // as in `ingest`: durable before returning, fsync shared
-        self.db.flush()?;
-        Ok(())
+        let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
+        drop(guard);
+        Ok(Commit {
+            seq,
+            counts: Counts::default(),
+            outcomes: Vec::new(),
+            topics: BTreeSet::new(),
+        })
     }
 
     /// Finds the article `c` belongs to (by identity within its source, else by dedup title and
@@ -1427,7 +1448,7 @@ fn event_ops(events: &[SourceEvent], ops: &mut Vec<Op>) -> Result<(), ArchiveErr
             &keys::ts(e.at)[..],
             e.source.as_bytes(),
             b"/",
-            e.kind.as_bytes(),
+            e.kind.as_str().as_bytes(),
         ]
         .concat();
         ops.push(Op::Put(Tree::Events, key, encode(e)?));

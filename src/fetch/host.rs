@@ -1,7 +1,9 @@
 //! Per-host politeness: at most `per_host` requests in flight to one host, and at least
 //! `delay` between the starts of two requests to it, whichever sources they belong to — so 300
 //! sources on one site never hit it at once. Closing the limits (shutdown) turns every wait
-//! away at once, so a queue of polls for one slow host cannot hold up the exit.
+//! away at once, so a queue of polls for one slow host cannot hold up the exit; only the
+//! process's shutdown closes them (one source's loop stopping must not). A reload changes the
+//! limits in place ([`HostLimits::reconfigure`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,10 +15,15 @@ use tokio_util::sync::CancellationToken;
 
 /// The politeness state of every host gazette talks to.
 pub struct HostLimits {
+    /// (per_host, delay) and the hosts seen under them.
+    hosts: Mutex<Hosts>,
+    closed: CancellationToken,
+}
+
+struct Hosts {
     per_host: usize,
     delay: Duration,
-    hosts: Mutex<HashMap<String, Arc<Host>>>,
-    closed: CancellationToken,
+    by_name: HashMap<String, Arc<Host>>,
 }
 
 /// One host: its concurrency permits and when the next request may start.
@@ -33,11 +40,31 @@ pub struct HostPermit {
 impl HostLimits {
     pub fn new(per_host: usize, delay: Duration) -> HostLimits {
         HostLimits {
-            per_host: per_host.max(1),
-            delay,
-            hosts: Mutex::new(HashMap::new()),
+            hosts: Mutex::new(Hosts {
+                per_host: per_host.max(1),
+                delay,
+                by_name: HashMap::new(),
+            }),
             closed: CancellationToken::new(),
         }
+    }
+
+    /// New limits from now on (a reload): requests in flight keep the permits they hold, and
+    /// every later one waits under the new limits. Unchanged limits leave everything as is.
+    pub fn reconfigure(&self, per_host: usize, delay: Duration) {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let per_host = per_host.max(1);
+        if hosts.per_host != per_host || hosts.delay != delay {
+            hosts.per_host = per_host;
+            hosts.delay = delay;
+            hosts.by_name.clear();
+        }
+    }
+
+    /// (per_host, delay) in force.
+    pub fn limits(&self) -> (usize, Duration) {
+        let hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        (hosts.per_host, hosts.delay)
     }
 
     /// Turns away every request waiting for a host, and every later one.
@@ -60,14 +87,21 @@ impl HostLimits {
     }
 
     async fn wait_for(&self, host: &str) -> HostPermit {
-        let entry = {
+        let (entry, delay) = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(hosts.entry(host.to_ascii_lowercase()).or_insert_with(|| {
-                Arc::new(Host {
-                    permits: Arc::new(Semaphore::new(self.per_host)),
-                    next_start: tokio::sync::Mutex::new(Instant::now()),
-                })
-            }))
+            let (per_host, delay) = (hosts.per_host, hosts.delay);
+            let entry = Arc::clone(
+                hosts
+                    .by_name
+                    .entry(host.to_ascii_lowercase())
+                    .or_insert_with(|| {
+                        Arc::new(Host {
+                            permits: Arc::new(Semaphore::new(per_host)),
+                            next_start: tokio::sync::Mutex::new(Instant::now()),
+                        })
+                    }),
+            );
+            (entry, delay)
         };
         let permit = match Arc::clone(&entry.permits).acquire_owned().await {
             Ok(p) => p,
@@ -79,7 +113,7 @@ impl HostLimits {
         if *next > now {
             tokio::time::sleep_until(*next).await;
         }
-        *next = Instant::now() + self.delay;
+        *next = Instant::now() + delay;
         HostPermit { _permit: permit }
     }
 

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -18,6 +18,7 @@ use tower_http::compression::CompressionLayer;
 
 use crate::archive::Archive;
 use crate::config::Config;
+use crate::live::LiveConfig;
 use crate::publish::{Format, PublishError, Rendered, Site, render_topic};
 use crate::telemetry::{CacheResult, HttpCounters};
 
@@ -28,6 +29,9 @@ type FeedCache = Mutex<HashMap<String, [Option<CacheEntry>; Format::ALL.len()]>>
 struct CacheEntry {
     /// The archive generation of the topic this was rendered at.
     generation: u64,
+    /// The configuration it was rendered under: a reload (titles, limits, queries) makes it
+    /// stale.
+    config: Arc<Config>,
     served: Arc<Served>,
     /// A request is re-rendering it: until that finishes, others get this (stale) rendering.
     rendering: bool,
@@ -62,62 +66,39 @@ impl Served {
 pub struct AppState {
     pub archive: Arc<Archive>,
     /// The configuration in force; a reload swaps it.
-    config: RwLock<Arc<Config>>,
+    live: Arc<LiveConfig>,
     /// The Prometheus recorder's handle, for `/metrics` (none outside the daemon).
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// Why the last reload was refused, if it was (shown on `/status`).
-    reload_error: Mutex<Option<String>>,
     /// (topic, format) → (archive generation it was rendered at, rendering).
     cache: FeedCache,
-    /// `Cache-Control: max-age`: the shortest polling interval, since nothing changes faster.
-    max_age: u64,
     /// Requests and render-cache results, published on `/metrics`.
     counters: HttpCounters,
 }
 
 impl AppState {
-    pub fn new(archive: Arc<Archive>, config: Arc<Config>) -> Arc<AppState> {
-        let max_age = config
-            .sources
-            .iter()
-            .filter(|s| s.enabled)
-            .map(|s| s.interval.as_secs())
-            .min()
-            .unwrap_or(config.polling.interval.as_secs());
+    /// The state of a server on `archive` and the live configuration; `metrics` is the
+    /// recorder `/metrics` reads (the daemon installs it; none elsewhere).
+    pub fn new(
+        archive: Arc<Archive>,
+        live: Arc<LiveConfig>,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             archive,
-            config: RwLock::new(config),
-            metrics: crate::telemetry::install(),
-            reload_error: Mutex::new(None),
+            live,
+            metrics,
             cache: Mutex::new(HashMap::new()),
             counters: HttpCounters::default(),
-            max_age,
         })
     }
 
     /// The configuration in force.
     pub fn config(&self) -> Arc<Config> {
-        Arc::clone(&self.config.read().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Puts a reloaded configuration in force; cached feeds are dropped (titles, limits and
-    /// queries may have changed).
-    pub fn set_config(&self, config: Arc<Config>) {
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).clear();
-        *self.reload_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
-    }
-
-    /// Records a refused reload.
-    pub fn set_reload_error(&self, error: Option<String>) {
-        *self.reload_error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+        self.live.config()
     }
 
     fn reload_error(&self) -> Option<String> {
-        self.reload_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.live.reload_error()
     }
 
     /// The topic's feed from the cache, when the cache may answer: the rendering is current,
@@ -128,10 +109,12 @@ impl AppState {
     /// lock and a map lookup), so handlers call it on the async thread.
     pub fn cached(&self, topic: &str, format: Format) -> Option<Arc<Served>> {
         let generation = self.archive.topic_generation(topic);
+        let live = self.live.get();
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let entry = cache.get_mut(topic)?[format as usize].as_mut()?;
-        if entry.generation == generation || entry.rendering {
-            self.counters.cache(if entry.generation == generation {
+        let current = entry.generation == generation && Arc::ptr_eq(&entry.config, &live.config);
+        if current || entry.rendering {
+            self.counters.cache(if current {
                 CacheResult::Hit
             } else {
                 CacheResult::Stale
@@ -160,7 +143,8 @@ impl AppState {
         // read before rendering: a write during the render leaves the result stale, as it is
         let generation = self.archive.topic_generation(topic);
         self.counters.cache(CacheResult::Miss);
-        let rendered = render_topic(&self.archive, &self.config(), topic, format)?;
+        let live = self.live.get();
+        let rendered = render_topic(&self.archive, &live.config, topic, format)?;
         tracing::debug!(
             topic,
             format = format.ext(),
@@ -168,13 +152,14 @@ impl AppState {
             generation,
             "rendered feed"
         );
-        let served = Arc::new(Served::new(rendered, self.max_age));
+        let served = Arc::new(Served::new(rendered, live.max_age));
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry(topic.to_string())
             .or_default()[slot] = Some(CacheEntry {
             generation,
+            config: Arc::clone(&live.config),
             served: Arc::clone(&served),
             rendering: false,
         });
@@ -372,12 +357,16 @@ async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn status_json(State(state): State<Arc<AppState>>) -> Response {
-    match crate::status::sources(&state.config(), &state.archive, Utc::now()) {
+    match crate::health::sources(&state.config(), &state.archive, Utc::now()) {
         Ok(rows) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json")],
-            serde_json::json!({ "sources": rows, "config_error": state.reload_error() })
-                .to_string(),
+            serde_json::json!({
+                "sources": rows,
+                "config_error": state.reload_error(),
+                "restart_needed": state.live.restart_needed(),
+            })
+            .to_string(),
         )
             .into_response(),
         Err(e) => (
@@ -389,7 +378,7 @@ async fn status_json(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn status_rss(State(state): State<Arc<AppState>>) -> Response {
-    match crate::status::events_rss(&state.archive, &state.config().server.base_url) {
+    match crate::health::events_rss(&state.archive, &state.config().server.base_url) {
         Ok(body) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
@@ -405,7 +394,7 @@ async fn status_rss(State(state): State<Arc<AppState>>) -> Response {
 }
 
 async fn status_page(State(state): State<Arc<AppState>>) -> Response {
-    let rows = match crate::status::sources(&state.config(), &state.archive, Utc::now()) {
+    let rows = match crate::health::sources(&state.config(), &state.archive, Utc::now()) {
         Ok(rows) => rows,
         Err(e) => {
             return (
@@ -439,11 +428,22 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
         })
         .collect();
     Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .6em;text-align:left}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}</style></head>\n<body><h1>Source health</h1>{config_error}<table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .6em;text-align:left}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}</style></head>\n<body><h1>Source health</h1>{config_error}{restart}<table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
         config_error = state
             .reload_error()
             .map(|e| format!("<p class=\"failing\"><b>feeds.toml was not reloaded:</b> {}</p>", esc(&e)))
             .unwrap_or_default(),
+        restart = {
+            let keys = state.live.restart_needed();
+            if keys.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<p class=\"moved\"><b>changed in feeds.toml, applied after a restart:</b> {}</p>",
+                    esc(&keys.join("; "))
+                )
+            }
+        },
     ))
     .into_response()
 }

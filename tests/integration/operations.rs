@@ -248,12 +248,13 @@ fn the_daemon_writes_compressed_snapshots_and_keeps_the_newest() {
     let mut daemon = home.start();
     let dir = home.dir.path().join("backups");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while gazette::housekeeping::snapshots(&dir).is_empty() && std::time::Instant::now() < deadline
+    while gazette::daemon::housekeeping::snapshots(&dir).is_empty()
+        && std::time::Instant::now() < deadline
     {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert_eq!(daemon.stop(), Some(0));
-    let snaps = gazette::housekeeping::snapshots(&dir);
+    let snaps = gazette::daemon::housekeeping::snapshots(&dir);
     assert!(!snaps.is_empty() && snaps.len() <= 2, "{snaps:?}");
     // a snapshot restores into a fresh archive
     let fresh = Gazette::new("");

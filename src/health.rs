@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::archive::{Archive, ArchiveError};
 use crate::config::{Config, Source};
 use crate::model::PollState;
-use crate::poll::FAILING_AFTER;
 
 /// One source's health.
 #[derive(Debug, Clone, Serialize)]
@@ -31,26 +30,7 @@ pub struct SourceStatus {
 
 /// What a poll state means for a person.
 pub fn state_of(source: &Source, state: Option<&PollState>) -> &'static str {
-    let Some(s) = state else {
-        return if source.enabled {
-            "never polled"
-        } else {
-            "disabled"
-        };
-    };
-    if !source.enabled {
-        "disabled"
-    } else if s.gone && s.validators_url.as_deref() == Some(source.url.as_str()) {
-        "gone"
-    } else if s.moved_to.is_some() && s.moved_from.as_deref() == Some(source.url.as_str()) {
-        "moved"
-    } else if s.consecutive_failures == 0 {
-        "ok"
-    } else if s.consecutive_failures >= FAILING_AFTER || !s.last_error_transient {
-        "failing"
-    } else {
-        "backing off"
-    }
+    PollState::health(state, source.url.as_str(), source.enabled).as_str()
 }
 
 /// Every configured source's health, in config order.
@@ -79,8 +59,8 @@ pub fn sources(
                 last_status: st.and_then(|s| s.last_status),
                 last_error: st.and_then(|s| s.last_error.clone()),
                 moved_to: st
-                    .and_then(|s| s.moved_to.clone())
-                    .filter(|_| st.and_then(|s| s.moved_from.as_deref()) == Some(src.url.as_str())),
+                    .and_then(|s| s.moved_target(src.url.as_str()))
+                    .map(str::to_string),
                 articles,
                 articles_7d,
             })

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::archive::Archive;
-use crate::config::ArchiveConfig;
+use crate::live::LiveConfig;
 
 const PREFIX: &str = "gazette-";
 const SUFFIX: &str = ".jsonl.gz";
@@ -99,13 +99,15 @@ pub fn backup_due(dir: &Path, every: Duration, now: DateTime<Utc>) -> bool {
 }
 
 /// Runs the chores until `shutdown`: at start and then every `tick` (an hour, or the backup
-/// interval when shorter).
-pub async fn run(archive: Arc<Archive>, config: ArchiveConfig, shutdown: CancellationToken) {
-    let tick = config.backup_every.map_or(Duration::from_secs(3600), |b| {
-        b.min(Duration::from_secs(3600))
-    });
+/// interval when shorter), each time with the `[archive]` settings in force (a reload changes
+/// the backup settings from the next tick on).
+pub async fn run(archive: Arc<Archive>, live: Arc<LiveConfig>, shutdown: CancellationToken) {
     loop {
-        let (a, c) = (Arc::clone(&archive), config.clone());
+        let c = live.config().archive.clone();
+        let tick = c.backup_every.map_or(Duration::from_secs(3600), |b| {
+            b.min(Duration::from_secs(3600))
+        });
+        let a = Arc::clone(&archive);
         let work = tokio::task::spawn_blocking(move || {
             let now = Utc::now();
             match a.prune(now) {

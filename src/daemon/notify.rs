@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::archive::Archive;
 use crate::config::Config;
+use crate::live::LiveConfig;
 
-/// Proof of life from the poll loop: the scheduler's ticker stores the time every second; a
+/// Proof of life from the poll loops: the scheduler's ticker stores the time every second; a
 /// wedged runtime stops storing it, and the watchdog stops pinging.
 #[derive(Debug, Default)]
 pub struct Heartbeat(AtomicI64);
@@ -89,11 +90,11 @@ pub fn is_alive(heartbeat_age: Duration, half_interval: Duration, archive_ok: bo
 /// Pings the watchdog at half its interval while the heartbeat is fresh and the archive reads;
 /// refreshes `STATUS=` every minute. Returns when `shutdown` fires.
 pub async fn watchdog(
-    app: Arc<crate::serve::AppState>,
+    archive: Arc<Archive>,
+    live: Arc<LiveConfig>,
     heartbeat: Arc<Heartbeat>,
     shutdown: CancellationToken,
 ) {
-    let archive = Arc::clone(&app.archive);
     let interval = sd_notify::watchdog_enabled().map(|d| d / 2);
     let tick = interval
         .unwrap_or(Duration::from_secs(60))
@@ -118,7 +119,7 @@ pub async fn watchdog(
         since_status += tick;
         if since_status >= Duration::from_secs(60) {
             since_status = Duration::ZERO;
-            status(&summary(&app.config(), &archive));
+            status(&summary(&live.config(), &archive));
         }
     }
 }

@@ -1,0 +1,174 @@
+//! Reading one document the way a poll reads it, shared with `inspect`: bytes → UTF-8 → a feed,
+//! an article page or a list page → candidates. CPU only: callers run it off the async threads.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use url::Url;
+
+use crate::decode::{Decoded, decode};
+use crate::extract::{self, FoundLink, LinkError, PageArticle};
+use crate::normalize::{Candidate, Origin, normalize};
+use crate::parse::{ParseError, ParsedFeed, parse_feed};
+
+/// Why a document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Feed(#[from] ParseError),
+    /// The article extractor's reason.
+    #[error("{0}")]
+    Page(String),
+    #[error(transparent)]
+    Links(#[from] LinkError),
+}
+
+/// A feed read the way a poll reads it.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    pub decoded: Decoded,
+    pub feed: ParsedFeed,
+    pub candidates: Vec<Candidate>,
+}
+
+/// How to read a document (`inspect --as`); `None` lets gazette decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadAs {
+    Feed,
+    Article,
+    List,
+    /// What a source of kind "auto" does: a feed if it parses as one, else a list page.
+    FeedOrList,
+}
+
+/// A document read as a feed, an article page or a list page.
+#[derive(Debug, Clone)]
+pub enum Document {
+    Feed(Reading),
+    Article {
+        decoded: Decoded,
+        page: Box<PageArticle>,
+        candidate: Option<Candidate>,
+    },
+    List {
+        decoded: Decoded,
+        links: Vec<FoundLink>,
+        /// Feeds the page advertises.
+        feeds: Vec<String>,
+    },
+}
+
+/// Decodes, parses and normalizes a feed. CPU only; call from a blocking context.
+pub fn read_document(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: Option<&Url>,
+    source: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Reading, crate::parse::ParseError> {
+    let decoded = decode(body, content_type);
+    let feed = parse_feed(&decoded.text, url, tz)?;
+    Ok(normalized(decoded, feed, source, url, now))
+}
+
+fn normalized(
+    decoded: Decoded,
+    feed: ParsedFeed,
+    source: &str,
+    url: Option<&Url>,
+    now: DateTime<Utc>,
+) -> Reading {
+    let origin = Origin { source, base: url };
+    let candidates = feed
+        .entries
+        .iter()
+        .filter_map(|e| normalize(e, origin, now))
+        .collect();
+    Reading {
+        decoded,
+        feed,
+        candidates,
+    }
+}
+
+/// Reads an HTML page as an article.
+pub fn read_article(
+    decoded: Decoded,
+    url: Option<&Url>,
+    source: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Result<Document, ReadError> {
+    let page = extract::article(&decoded.text, url, tz).map_err(ReadError::Page)?;
+    let candidate = normalize(&page.entry, Origin { source, base: url }, now);
+    Ok(Document::Article {
+        decoded,
+        page: Box::new(page),
+        candidate,
+    })
+}
+
+/// Reads any document: as told, or as what it looks like (a feed if it parses as one; else a
+/// list page when it is mostly a block of article links; else an article).
+pub fn read_as(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: Option<&Url>,
+    source: &str,
+    tz: Tz,
+    now: DateTime<Utc>,
+    how: Option<ReadAs>,
+) -> Result<Document, ReadError> {
+    let decoded = decode(body, content_type);
+    if matches!(how, None | Some(ReadAs::Feed | ReadAs::FeedOrList)) {
+        match parse_feed(&decoded.text, url, tz) {
+            Ok(feed) => return Ok(Document::Feed(normalized(decoded, feed, source, url, now))),
+            Err(e) if how == Some(ReadAs::Feed) => return Err(e.into()),
+            Err(e)
+                if !crate::parse::looks_like_html(&decoded.text)
+                    && !decoded.text.contains("<body") =>
+            {
+                return Err(e.into());
+            }
+            Err(_) => {}
+        }
+    }
+    let base = url.cloned().unwrap_or_else(|| {
+        Url::parse("http://localhost/").unwrap_or_else(|_| unreachable!("static URL"))
+    });
+    let list = || -> Result<(Vec<FoundLink>, Vec<String>), ReadError> {
+        let links = extract::links(&decoded.text, &base, None, None)?;
+        Ok((links, extract::feed_links(&decoded.text, &base)))
+    };
+    match how {
+        Some(ReadAs::List | ReadAs::FeedOrList) => {
+            let (links, feeds) = list()?;
+            Ok(Document::List {
+                decoded,
+                links,
+                feeds,
+            })
+        }
+        Some(ReadAs::Article) => read_article(decoded, url, source, tz, now),
+        _ => {
+            let (links, feeds) = list()?;
+            let article = read_article(decoded.clone(), url, source, tz, now)?;
+            let text_len = match &article {
+                Document::Article {
+                    candidate: Some(c), ..
+                } => c.text.chars().count(),
+                _ => 0,
+            };
+            let link_text: usize = links.iter().map(|l| l.title.chars().count()).sum();
+            if links.len() >= 3 && (text_len < 500 || link_text * 2 > text_len) {
+                Ok(Document::List {
+                    decoded,
+                    links,
+                    feeds,
+                })
+            } else {
+                Ok(article)
+            }
+        }
+    }
+}
