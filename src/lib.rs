@@ -7,8 +7,8 @@
 //! query language (a leaf that `config`, `curate` and `extract` use); [`model`] the shared
 //! vocabulary; [`poll`] one pass of ingest for one source; [`health`] source health for people;
 //! [`live`] the configuration in force. [`daemon`] assembles and runs all of it; [`cli`] is the
-//! command line. No module imports one listed after it except `daemon` and `cli`, and there is
-//! no import cycle between top-level modules (`tests/integration/architecture.rs` checks).
+//! command line. There is no import cycle between top-level modules
+//! (`tests/integration/architecture.rs` checks).
 
 pub mod config;
 pub mod schedule;

@@ -2,7 +2,9 @@
 
 mod support;
 
+mod architecture;
 mod cli;
+mod daemon;
 mod crash;
 mod operations;
 mod pages;

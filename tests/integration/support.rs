@@ -150,6 +150,12 @@ impl FixtureServer {
         self.routes.lock().expect("routes").peak_in_flight
     }
 
+    /// Starts counting the peak of requests in flight anew.
+    pub fn reset_peak(&self) {
+        let mut r = self.routes.lock().expect("routes");
+        r.peak_in_flight = r.in_flight;
+    }
+
     pub fn user_agents(&self) -> Vec<String> {
         self.routes.lock().expect("routes").user_agents.clone()
     }

@@ -1,0 +1,128 @@
+//! The transaction engine: one list of operations written to every tree in one sled
+//! transaction, with the index chunks it touches read (under the write lock) and rewritten.
+
+use super::*;
+
+impl Archive {
+    /// Writes `ops` in one transaction. The index entries among them are first applied to the
+    /// chunks they fall in, which are read outside the transaction: `_held` (the write lock)
+    /// is what keeps those reads current until the transaction commits.
+    pub(super) fn apply(&self, _held: &MutexGuard<'_, ()>, ops: &[Op]) -> Result<(), ArchiveError> {
+        self.seen.note(ops.iter().filter_map(|op| match op {
+            Op::Put(Tree::Articles, k, _) => Some((Kind::Id, &k[..])),
+            Op::Put(Tree::Identity, k, _) => Some((Kind::Identity, &k[..])),
+            Op::Put(Tree::Dedup, k, _) => Some((Kind::Title, seen::title_of(k))),
+            _ => None,
+        }));
+        let mut edits = [
+            ChunkEdit::new(&self.by_time),
+            ChunkEdit::new(&self.by_source),
+            ChunkEdit::new(&self.dedup),
+            ChunkEdit::new(&self.identity),
+            ChunkEdit::new(&self.topics),
+        ];
+        let mut members: Vec<(&[u8], i64)> = Vec::new();
+        let mut plain: Vec<&Op> = Vec::new();
+        for op in ops {
+            let tree = match op {
+                Op::Put(t, ..) | Op::Del(t, _) => *t,
+            };
+            let Some(slot) = tree.chunk_slot() else {
+                plain.push(op);
+                continue;
+            };
+            let (delta, key) = match op {
+                Op::Put(_, k, v) => (i64::from(edits[slot].put(k, v)?), k),
+                Op::Del(_, k) => (-i64::from(edits[slot].remove(k)?), k),
+            };
+            if delta != 0 && tree == Tree::Topics {
+                let topic = keys::topic_of(key);
+                match members.iter_mut().find(|(t, _)| *t == topic) {
+                    Some((_, n)) => *n += delta,
+                    None => members.push((topic, delta)),
+                }
+            }
+        }
+        let index_writes: Vec<(usize, Vec<u8>, Option<Vec<u8>>)> = edits
+            .into_iter()
+            .enumerate()
+            .flat_map(|(slot, e)| e.into_writes().into_iter().map(move |(k, v)| (slot, k, v)))
+            .collect();
+        let trees = (
+            &self.articles,
+            &self.by_time.tree,
+            &self.by_source.tree,
+            &self.dedup.tree,
+            &self.identity.tree,
+            &self.sources,
+            &self.topics.tree,
+            &self.events,
+            &self.tombstones,
+            &self.meta,
+        );
+        let result = trees.transaction(
+            |(
+                articles,
+                by_time,
+                by_source,
+                dedup,
+                identity,
+                sources,
+                topics,
+                events,
+                tombstones,
+                meta,
+            )| {
+                let chunked = [by_time, by_source, dedup, identity, topics];
+                for (slot, key, value) in &index_writes {
+                    match value {
+                        Some(v) => chunked[*slot].insert(key.as_slice(), v.as_slice())?,
+                        None => chunked[*slot].remove(key.as_slice())?,
+                    };
+                }
+                // recomputed from scratch if sled retries the transaction
+                let mut added: i64 = 0;
+                for op in &plain {
+                    let (tree, key) = match op {
+                        Op::Put(t, k, _) | Op::Del(t, k) => (t, k),
+                    };
+                    let t = match tree {
+                        Tree::Articles => articles,
+                        Tree::Sources => sources,
+                        Tree::Events => events,
+                        Tree::Tombstones => tombstones,
+                        // applied to their chunks above
+                        Tree::ByTime
+                        | Tree::BySource
+                        | Tree::Dedup
+                        | Tree::Identity
+                        | Tree::Topics => continue,
+                    };
+                    let delta = match op {
+                        Op::Put(_, _, v) => {
+                            i64::from(t.insert(key.as_slice(), v.as_slice())?.is_none())
+                        }
+                        Op::Del(..) => -i64::from(t.remove(key.as_slice())?.is_some()),
+                    };
+                    if *tree == Tree::Articles {
+                        added += delta;
+                    }
+                }
+                let counters = members
+                    .iter()
+                    .map(|(topic, delta)| (keys::topic_count(topic), *delta))
+                    .chain((added != 0).then(|| (COUNT_KEY.to_vec(), added)));
+                for (key, delta) in counters {
+                    let n = meta.get(&key)?.as_deref().and_then(be_u64).unwrap_or(0);
+                    meta.insert(key, &n.saturating_add_signed(delta).to_be_bytes())?;
+                }
+                Ok::<(), ConflictableTransactionError<ArchiveError>>(())
+            },
+        );
+        match result {
+            Ok(()) => Ok(()),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(ArchiveError::Storage(e)),
+        }
+    }
+}
