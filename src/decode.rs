@@ -45,6 +45,46 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     }
 }
 
+/// A body whose gzip layers inflate past a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the body is gzip data that inflates to more than {limit} bytes (max_body); raise the source's `max_body` if the document is really that big"
+)]
+pub struct TooBig {
+    pub limit: u64,
+}
+
+/// Strips the gzip layers of a body that is itself gzip data (a `.xml.gz` file served without
+/// `Content-Encoding`, or a server that compresses twice), each inflated to at most `limit`
+/// bytes: `max_body` bounds what a document becomes, not only what crosses the network (a
+/// 1 MiB cap once let a gzip body inflate to 32 MiB). `Ok(None)`: not gzip data.
+pub fn inflate_within(bytes: &[u8], limit: u64) -> Result<Option<Vec<u8>>, TooBig> {
+    use std::io::Read;
+    let mut current: Option<Vec<u8>> = None;
+    // a few layers at most: a document is not gzip data four times over
+    for _ in 0..4 {
+        let input = current.as_deref().unwrap_or(bytes);
+        if !input.starts_with(&[0x1f, 0x8b]) {
+            break;
+        }
+        let mut out = Vec::new();
+        let decoder = flate2::read::MultiGzDecoder::new(input);
+        if decoder
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut out)
+            .is_err()
+        {
+            // not gzip after all (or damaged): read as it is, as `decode` does
+            break;
+        }
+        if out.len() as u64 > limit {
+            return Err(TooBig { limit });
+        }
+        current = Some(out);
+    }
+    Ok(current)
+}
+
 fn inflate(bytes: &[u8]) -> Option<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
@@ -273,6 +313,32 @@ mod tests {
                 d.text
             );
             assert!(!d.text.starts_with('\u{feff}'));
+        }
+    }
+
+    #[test]
+    fn gzip_inside_the_body_inflates_within_the_limit_only() {
+        use std::io::Write;
+        let doc = format!("<rss>{}</rss>", "x".repeat(100_000));
+        let gz = |b: &[u8]| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(b).expect("gzip");
+            e.finish().expect("gzip")
+        };
+        let once = gz(doc.as_bytes());
+        let twice = gz(&once);
+        // (body, limit, expected length)
+        type Case<'a> = (&'a [u8], u64, Result<Option<usize>, TooBig>);
+        let cases: [Case<'_>; 5] = [
+            (doc.as_bytes(), 10, Ok(None)),
+            (&once, 200_000, Ok(Some(doc.len()))),
+            (&twice, 200_000, Ok(Some(doc.len()))),
+            (&once, 50_000, Err(TooBig { limit: 50_000 })),
+            (&twice, 50_000, Err(TooBig { limit: 50_000 })),
+        ];
+        for (body, limit, want) in cases {
+            let got = inflate_within(body, limit).map(|o| o.map(|v| v.len()));
+            assert_eq!(got, want, "limit {limit}");
         }
     }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::archive::{Archive, ArchiveError};
 use crate::config::{Config, Source};
 use crate::model::PollState;
+use crate::secrets::{redact_str, redact_text};
 
 /// One source's health.
 #[derive(Debug, Clone, Serialize)]
@@ -33,12 +34,39 @@ pub fn state_of(source: &Source, state: Option<&PollState>) -> &'static str {
     PollState::health(state, source.url.as_str(), source.enabled).as_str()
 }
 
-/// Every configured source's health, in config order.
+/// Every configured source's health, in config order, with credentials in URLs redacted (see
+/// [`crate::secrets`]): what pages and `gazette status` show.
 pub fn sources(
     config: &Config,
     archive: &Archive,
     now: DateTime<Utc>,
 ) -> Result<Vec<SourceStatus>, ArchiveError> {
+    rows(config, archive, now, false)
+}
+
+/// [`sources`] with the URLs as configured (`gazette status --show-secrets`, for the local
+/// operator only).
+pub fn sources_with_secrets(
+    config: &Config,
+    archive: &Archive,
+    now: DateTime<Utc>,
+) -> Result<Vec<SourceStatus>, ArchiveError> {
+    rows(config, archive, now, true)
+}
+
+fn rows(
+    config: &Config,
+    archive: &Archive,
+    now: DateTime<Utc>,
+    show_secrets: bool,
+) -> Result<Vec<SourceStatus>, ArchiveError> {
+    let shown = |url: &str| {
+        if show_secrets {
+            url.to_string()
+        } else {
+            redact_str(url)
+        }
+    };
     let week_ago = now - chrono::Duration::days(7);
     config
         .sources
@@ -50,17 +78,22 @@ pub fn sources(
             Ok(SourceStatus {
                 id: src.id.clone(),
                 name: src.display_name().to_string(),
-                url: src.url.to_string(),
+                url: shown(src.url.as_str()),
                 state: state_of(src, st),
                 last_attempt: st.and_then(|s| s.last_attempt),
                 last_success: st.and_then(|s| s.last_success),
                 next_poll: st.and_then(|s| s.next_due).filter(|_| src.enabled),
                 consecutive_failures: st.map_or(0, |s| s.consecutive_failures),
                 last_status: st.and_then(|s| s.last_status),
-                last_error: st.and_then(|s| s.last_error.clone()),
-                moved_to: st
-                    .and_then(|s| s.moved_target(src.url.as_str()))
-                    .map(str::to_string),
+                // stored redacted since issue 16; older records may still hold a credential
+                last_error: st.and_then(|s| s.last_error.as_deref()).map(|e| {
+                    if show_secrets {
+                        e.to_string()
+                    } else {
+                        redact_text(e)
+                    }
+                }),
+                moved_to: st.and_then(|s| s.moved_target(src.url.as_str())).map(shown),
                 articles,
                 articles_7d,
             })
@@ -138,7 +171,10 @@ pub fn events_rss(archive: &Archive, base_url: &url::Url) -> Result<Vec<u8>, Arc
         .map(|e| {
             let mut item = rss::Item::default();
             item.set_title(format!("{}: {}", e.source, e.kind));
-            item.set_description(e.message.clone());
+            // RSS readers render a description as HTML: the message is text (it may quote an
+            // upstream's headers or body), so it is escaped as HTML before the XML escaping
+            // (issue 16, defect 12: `<svg/onload=…>` from a Location header ran in readers)
+            item.set_description(html_escape::encode_text(&e.message).into_owned());
             item.set_pub_date(e.at.to_rfc2822());
             item.set_guid(rss::Guid {
                 value: format!("{}/{}/{}", e.source, e.kind, e.at.timestamp_millis()),
@@ -176,6 +212,34 @@ pub fn events_rss(archive: &Archive, base_url: &url::Url) -> Result<Vec<u8>, Arc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_rss_escapes_upstream_text_so_no_markup_reaches_a_reader() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = Archive::open(&dir.path().join("a"), std::time::Duration::from_secs(3600))
+            .expect("open");
+        let hostile = "redirect to http://x/<svg/onload=alert(1)> refused & \"quoted\"";
+        let event = crate::model::SourceEvent {
+            at: "2026-01-01T00:00:00Z".parse().expect("time"),
+            source: "s".into(),
+            kind: crate::model::EventKind::Failing,
+            message: hostile.into(),
+        };
+        archive
+            .record_poll("s", &PollState::default(), &[event])
+            .expect("record");
+        let base = url::Url::parse("http://127.0.0.1/").expect("url");
+        let bytes = events_rss(&archive, &base).expect("rss");
+        let channel = rss::Channel::read_from(&bytes[..]).expect("parses");
+        let description = channel.items()[0].description().expect("description");
+        // what a reader renders as HTML: the text, with no element in it
+        assert!(!description.contains('<'), "{description}");
+        assert_eq!(
+            html_escape::decode_html_entities(description),
+            hostile,
+            "the message comes back as the same text"
+        );
+    }
 
     #[test]
     fn states_from_poll_state() {

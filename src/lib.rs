@@ -10,6 +10,7 @@
 //! command line. There is no import cycle between top-level modules
 //! (`tests/integration/architecture.rs` checks).
 
+pub mod secrets;
 pub mod config;
 pub mod schedule;
 pub mod fetch;

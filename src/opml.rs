@@ -145,7 +145,8 @@ pub fn sources_opml(config: &Config) -> String {
                 }
                 .into(),
             ),
-            xml_url: Some(s.url.to_string()),
+            // the published list of sources: credentials in their URLs stay in the process
+            xml_url: Some(crate::secrets::redact(&s.url).to_string()),
             category: (!s.tags.is_empty()).then(|| s.tags.join(",")),
             ..Outline::default()
         })

@@ -19,6 +19,7 @@ use crate::curate::Curator;
 use crate::model::Article;
 use crate::poll::Poller;
 use crate::publish::Format;
+use crate::secrets::{redact_str, redact_text};
 
 pub(super) fn load(path: &Path) -> Result<Config, ExitCode> {
     config::load(path).map_err(|e| {
@@ -163,17 +164,23 @@ pub(super) fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCod
             }
             Err(reason) => {
                 failed += 1;
-                writeln!(out, "{}: failed: {reason}", r.source)?;
+                writeln!(
+                    out,
+                    "{}: failed: {}",
+                    r.source,
+                    redact_text(&reason.to_string())
+                )?;
             }
         }
         for e in &r.article_errors {
-            writeln!(out, "  article skipped: {e}")?;
+            writeln!(out, "  article skipped: {}", redact_text(&e.to_string()))?;
         }
         if let Some(to) = &r.moved_to {
             writeln!(
                 out,
-                "  source {} moved to {to}; update feeds.toml",
-                r.source
+                "  source {} moved to {}; update feeds.toml",
+                r.source,
+                redact_str(to)
             )?;
         }
     }
@@ -388,9 +395,17 @@ pub(super) fn import_opml(config_path: &Path, file: &Path) -> anyhow::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn status(config: Config, as_json: bool) -> anyhow::Result<ExitCode> {
+pub(super) fn status(
+    config: Config,
+    as_json: bool,
+    show_secrets: bool,
+) -> anyhow::Result<ExitCode> {
     let (archive, _) = open_archive(&config)?;
-    let rows = crate::health::sources(&config, &archive, Utc::now())?;
+    let rows = if show_secrets {
+        crate::health::sources_with_secrets(&config, &archive, Utc::now())?
+    } else {
+        crate::health::sources(&config, &archive, Utc::now())?
+    };
     let mut out = std::io::stdout().lock();
     if as_json {
         writeln!(out, "{}", json!({ "sources": rows }))?;

@@ -54,6 +54,7 @@ pub(super) fn inspect(
         let limits = Limits {
             timeout: polling.timeout,
             max_body: polling.max_body,
+            private_redirects: false,
         };
         let fetched = runtime()?.block_on(fetcher.get(&url, limits))?;
         base_url.get_or_insert(fetched.url);

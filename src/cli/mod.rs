@@ -89,6 +89,9 @@ pub enum Command {
         /// One JSON document (the same as `/status.json`).
         #[arg(long)]
         json: bool,
+        /// Show credentials in source URLs (user-info, `token=`…) instead of redacting them.
+        #[arg(long)]
+        show_secrets: bool,
     },
     /// Explain, for each topic, whether an article is in it and why.
     Explain {
@@ -173,7 +176,9 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Render { topic, format } => {
             with_config(&cli.config, |c| render(c, &topic, format.into()))
         }
-        Command::Status { json } => with_config(&cli.config, |c| status(c, json)),
+        Command::Status { json, show_secrets } => {
+            with_config(&cli.config, |c| status(c, json, show_secrets))
+        }
         Command::Verify { repair } => with_config(&cli.config, |c| verify(c, repair)),
         Command::Export { output } => with_config(&cli.config, |c| export(c, output.as_deref())),
         Command::Import { file } => with_config(&cli.config, |c| import(c, &file)),

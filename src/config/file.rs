@@ -74,6 +74,7 @@ pub struct FileSource {
     pub max_articles: Option<Spanned<i64>>,
     /// Feed sources: fetch the page of summary-only entries and extract the full article.
     pub full_text: Option<bool>,
+    pub allow_private: Option<bool>,
 }
 
 /// `follow = "/science/"` or `follow = { regex = '...' }`.
@@ -133,6 +134,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "follow",
     "max_articles",
     "full_text",
+    "allow_private",
 ];
 pub const TOPIC_KEYS: &[&str] = &["id", "title", "query", "description", "limit", "sources"];
 

@@ -117,6 +117,9 @@ pub struct Source {
     pub max_articles: usize,
     /// Feeds: fetch the page of summary-only entries and extract the full article.
     pub full_text: bool,
+    /// The source's URL may redirect to private, loopback or link-local addresses (otherwise
+    /// only its own host and port may be one).
+    pub allow_private: bool,
 }
 
 impl Source {
@@ -662,6 +665,7 @@ impl Validator<'_> {
             follow,
             max_articles,
             full_text: raw.full_text.unwrap_or(false),
+            allow_private: raw.allow_private.unwrap_or(false),
         })
     }
 

@@ -113,6 +113,11 @@ pub struct Validators<'a> {
 pub struct Limits {
     pub timeout: Duration,
     pub max_body: u64,
+    /// Redirects may lead to private, loopback and link-local addresses. When false (the
+    /// default for sources), a redirect may go to the requested URL's own host and port, or to
+    /// public addresses only: a source answering `301 Location: http://169.254.169.254/` must
+    /// not make gazette fetch (and archive, and republish) what is there.
+    pub private_redirects: bool,
 }
 
 /// A shared HTTP client (connection pools are per client, so make one and clone it).
@@ -125,7 +130,10 @@ pub struct Fetcher {
 
 /// Whether an address is on the public internet. Loopback, private (RFC 1918, RFC 4193),
 /// link-local (169.254/16 — cloud metadata — and fe80::/10), CGNAT, unspecified, multicast,
-/// broadcast and documentation ranges are not.
+/// broadcast and documentation ranges are not. An IPv6 address that carries an IPv4 one —
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, RFC 4291 §2.5.5.1, deprecated
+/// but still routed by some stacks) or NAT64 (`64:ff9b::a.b.c.d`, RFC 6052; `64:ff9b:1::/48`,
+/// RFC 8215) — is as public as the IPv4 address it carries.
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
@@ -146,7 +154,26 @@ pub fn is_public(ip: IpAddr) -> bool {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            let seg = v6.segments();
+            let embedded = || {
+                let o = v6.octets();
+                IpAddr::V4(std::net::Ipv4Addr::new(o[12], o[13], o[14], o[15]))
+            };
+            // IPv4-compatible: 96 zero bits, then IPv4 (:: and ::1 themselves are caught below)
+            if seg[..6].iter().all(|&s| s == 0) && (seg[6] != 0 || seg[7] > 1) {
+                return is_public(embedded());
+            }
+            // NAT64: the well-known prefix carries the IPv4 address in its last 32 bits; the
+            // local-use prefix leads to a translator on the local network, so never public
+            if seg[0] == 0x64 && seg[1] == 0xff9b {
+                if seg[2..6].iter().all(|&s| s == 0) {
+                    return is_public(embedded());
+                }
+                if seg[2] == 1 {
+                    return false;
+                }
+            }
+            let first = seg[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -154,6 +181,46 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (first & 0xffc0) == 0xfe80
                 || first == 0x2001 && v6.segments()[1] == 0x0db8)
         }
+    }
+}
+
+/// Where a source's own URL may redirect: to its own host and port, or elsewhere only to
+/// http(s) URLs whose host is (or resolves only to) public addresses. With a proxy configured
+/// the name is resolved here, before the proxy is asked, so a private target is refused
+/// either way.
+async fn check_redirect(from: &Url, to: &Url) -> Result<(), String> {
+    if !matches!(to.scheme(), "http" | "https") {
+        return Err(format!(
+            "only http and https are followed, not {}: (set `url` to the new address if it moved)",
+            to.scheme()
+        ));
+    }
+    let same_origin = to.host_str() == from.host_str()
+        && to.port_or_known_default() == from.port_or_known_default();
+    if same_origin {
+        return Ok(());
+    }
+    let host = to.host_str().unwrap_or_default();
+    let port = to.port_or_known_default().unwrap_or(80);
+    let private = |ip: IpAddr| {
+        format!(
+            "{ip} is not a public address (set `allow_private = true` on the source to allow it)"
+        )
+    };
+    match to.host() {
+        Some(url::Host::Ipv4(ip)) if !is_public(IpAddr::V4(ip)) => Err(private(IpAddr::V4(ip))),
+        Some(url::Host::Ipv6(ip)) if !is_public(IpAddr::V6(ip)) => Err(private(IpAddr::V6(ip))),
+        Some(url::Host::Domain(_)) => {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .collect();
+            match addrs.iter().find(|a| !is_public(a.ip())) {
+                Some(a) => Err(format!("{host} resolves to {}", private(a.ip()))),
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
     }
 }
 
@@ -331,6 +398,14 @@ impl Fetcher {
                         url: name.clone(),
                         reason: format!("redirect to an invalid URL {location:?}: {e}"),
                     })?;
+                    if self.guard.is_none() && !limits.private_redirects {
+                        check_redirect(url, &next)
+                            .await
+                            .map_err(|reason| FetchError::Refused {
+                                url: name.clone(),
+                                reason: format!("redirect to {next} refused: {reason}"),
+                            })?;
+                    }
                     // RFC 9110 §15.4.2/§15.4.9: only 301 and 308 say "use the new URL from now on"
                     all_permanent &= matches!(status.as_u16(), 301 | 308);
                     moved_to = all_permanent.then(|| next.clone());
@@ -532,6 +607,14 @@ mod tests {
             ("fd00::1", false),
             ("::ffff:127.0.0.1", false),
             ("::ffff:169.254.169.254", false),
+            // issue 16, defect 10: IPv4-compatible and NAT64 forms of private addresses
+            ("::127.0.0.3", false),
+            ("::169.254.169.254", false),
+            ("::8.8.8.8", true),
+            ("64:ff9b::a9fe:a9fe", false),
+            ("64:ff9b::7f00:1", false),
+            ("64:ff9b::808:808", true),
+            ("64:ff9b:1::a00:1", false),
         ];
         for (ip, public) in cases {
             assert_eq!(is_public(ip.parse().expect("ip")), public, "{ip}");

@@ -42,10 +42,12 @@ pub(super) async fn blocking_read(
     let id = source.id.clone();
     let tz = source.timezone;
     let shown = url.to_string();
+    let limit = source.max_body;
     workers
         .on_cpu(move || {
+            let inflated = crate::decode::inflate_within(&body, limit)?;
             read_as(
-                &body,
+                inflated.as_deref().unwrap_or(&body),
                 content_type.as_deref(),
                 Some(&url),
                 &id,
@@ -78,6 +80,7 @@ async fn fetch_article(cx: &Follow<'_>, url: &Url) -> Result<PageArticle, PollEr
     let limits = Limits {
         timeout: source.timeout,
         max_body: source.max_body,
+        private_redirects: source.allow_private,
     };
     let fetched = {
         let _host = hosts
@@ -163,7 +166,7 @@ pub(super) async fn list_articles(
                 }
             }
             Err(e) => {
-                tracing::warn!(source = %source.id, "article skipped: {e}");
+                tracing::warn!(source = %source.id, "article skipped: {}", crate::secrets::redact_text(&e.to_string()));
                 report.article_errors.push(e);
             }
         }
@@ -218,7 +221,7 @@ pub(super) async fn with_full_text(
                 }
             }
             Err(e) => {
-                tracing::warn!(source = %source.id, "full text skipped: {e}");
+                tracing::warn!(source = %source.id, "full text skipped: {}", crate::secrets::redact_text(&e.to_string()));
                 report.article_errors.push(e);
             }
         }

@@ -22,6 +22,7 @@ use crate::fetch::{FetchError, Fetcher, HostLimits, Limits, Validators};
 use crate::live::{Live, LiveConfig};
 use crate::model::{EventKind, PollState, SourceEvent};
 use crate::schedule::{Hints, next_delay, with_jitter};
+use crate::secrets::{redact_str, redact_text};
 use follow::{Follow, blocking_read, list_articles, with_full_text};
 pub use read::{Document, ReadAs, ReadError, Reading, read_as, read_document};
 use workers::{JobError, Store, Workers};
@@ -292,7 +293,9 @@ impl Poller {
             Err(reason) => {
                 let transient = reason.is_transient();
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-                state.last_error = Some(reason.to_string());
+                // what is stored is shown on pages and feeds: no credentials in it
+                let shown = redact_text(&reason.to_string());
+                state.last_error = Some(shown.clone());
                 state.last_error_transient = transient;
                 let mut events = Vec::new();
                 if state.last_status == Some(410) {
@@ -300,7 +303,7 @@ impl Poller {
                     state.moved_from = state.moved_from.take().filter(|_| false);
                     state.validators_url = Some(source.url.to_string());
                     report.gone = true;
-                    tracing::error!(source = %source.id, "{} is gone (410); gazette stops polling it: remove it from feeds.toml", source.url);
+                    tracing::error!(source = %source.id, "{} is gone (410); gazette stops polling it: remove it from feeds.toml", redact_str(source.url.as_str()));
                     events.push(event(
                         &source.id,
                         EventKind::Gone,
@@ -311,12 +314,7 @@ impl Poller {
                         now,
                     ));
                 } else if state.just_started_failing() {
-                    events.push(event(
-                        &source.id,
-                        EventKind::Failing,
-                        reason.to_string(),
-                        now,
-                    ));
+                    events.push(event(&source.id, EventKind::Failing, shown.clone(), now));
                 }
                 let delay = next_delay(
                     source.interval,
@@ -331,7 +329,7 @@ impl Poller {
                 report.next_due = Some(due);
                 tracing::warn!(
                     source = %source.id, status = state.last_status.unwrap_or(0), ms = report.elapsed.as_millis() as u64,
-                    transient, failures = state.consecutive_failures, next_due = %due, "poll failed: {reason}"
+                    transient, failures = state.consecutive_failures, next_due = %due, "poll failed: {shown}"
                 );
                 if let Err(e) = self.note(&source.id, state.clone(), events).await {
                     tracing::error!(source = %source.id, "cannot record poll failure: {e}");
@@ -378,7 +376,7 @@ impl Poller {
                     ),
                     now,
                 ));
-                tracing::warn!(source = %source.id, "source {} moved to {to}; update feeds.toml", source.id);
+                tracing::warn!(source = %source.id, "source {} moved to {}; update feeds.toml", source.id, redact_str(to));
             }
             state.moved_to = Some(to.clone());
             state.moved_from = Some(source.url.to_string());
@@ -413,6 +411,7 @@ impl Poller {
         let limits = Limits {
             timeout: source.timeout,
             max_body: source.max_body,
+            private_redirects: source.allow_private,
         };
         // A permanent redirect is followed from then on, until the configured URL changes.
         let url = match (&state.moved_to, &state.moved_from) {
@@ -631,12 +630,13 @@ struct Attempt<'a> {
     now: DateTime<Utc>,
 }
 
+/// An event for operators; URLs in its message are shown without credentials.
 fn event(source: &str, kind: EventKind, message: String, at: DateTime<Utc>) -> SourceEvent {
     SourceEvent {
         at,
         source: source.to_string(),
         kind,
-        message,
+        message: redact_text(&message),
     }
 }
 

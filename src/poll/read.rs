@@ -20,6 +20,8 @@ pub enum ReadError {
     Page(String),
     #[error(transparent)]
     Links(#[from] LinkError),
+    #[error(transparent)]
+    TooBig(#[from] crate::decode::TooBig),
 }
 
 /// A feed read the way a poll reads it.

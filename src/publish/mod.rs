@@ -91,7 +91,11 @@ impl<'a> Site<'a> {
                 .map(|s| {
                     (
                         s.id.clone(),
-                        (s.display_name().to_string(), s.url.to_string()),
+                        (
+                            s.display_name().to_string(),
+                            // shown in every item's `<source url>`: no credentials
+                            crate::secrets::redact(&s.url).to_string(),
+                        ),
                     )
                 })
                 .collect(),

@@ -15,7 +15,7 @@
 mod parse;
 mod words;
 
-pub use parse::{QueryError, parse};
+pub use parse::{MAX_DEPTH, QueryError, parse};
 use std::fmt;
 pub use words::{FieldText, is_cjk, words};
 
@@ -422,6 +422,34 @@ mod tests {
             assert_eq!(err.column, column, "{query:?}: {err}");
             assert!(err.message.contains(message), "{query:?}: {err}");
         }
+    }
+
+    /// Issue 16, defect 4: 20,000 nested parentheses (or 100,000 NOTs, or unclosed
+    /// parentheses) overflowed the stack and aborted the process.
+    #[test]
+    fn query_nested_too_deep_is_a_column_precise_error_not_a_stack_overflow() {
+        let deep_parens = format!("{}a{}", "(".repeat(20_000), ")".repeat(20_000));
+        let unclosed = format!("{}a", "(".repeat(100_000));
+        let nots = format!("{}a", "NOT ".repeat(100_000));
+        let cases = [
+            (deep_parens.as_str(), MAX_DEPTH + 1),
+            (unclosed.as_str(), MAX_DEPTH + 1),
+            (nots.as_str(), MAX_DEPTH * 4 + 1),
+        ];
+        for (query, column) in cases {
+            let err = parse(query).expect_err("too deep");
+            assert_eq!(err.column, column, "{err}");
+            assert!(err.message.contains("nested more than 64"), "{err}");
+        }
+        // as deep as allowed still parses, and evaluates
+        let ok = format!(
+            "{}park{}",
+            "(".repeat(MAX_DEPTH - 1),
+            ")".repeat(MAX_DEPTH - 1)
+        );
+        assert!(parse(&ok).expect("parses").matches(&doc("A park", "")));
+        let not_not = format!("{}park", "NOT ".repeat(MAX_DEPTH));
+        assert!(parse(&not_not).expect("parses").matches(&doc("A park", "")));
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
     let mut p = Parser {
         tokens,
         pos: 0,
+        depth: 0,
         end,
     };
     if p.tokens.is_empty() {
@@ -134,9 +135,17 @@ fn lex(query: &str) -> Result<Vec<(Tok, usize)>, QueryError> {
     Ok(out)
 }
 
+/// How deep parentheses and `NOT`s may nest. The parser, evaluation, printing and dropping of
+/// a query all recurse once per level: 20,000 nested parentheses overflowed the stack and
+/// aborted the process (a SIGHUP with such a file killed the daemon). Real queries nest a few
+/// levels.
+pub const MAX_DEPTH: usize = 64;
+
 struct Parser {
     tokens: Vec<(Tok, usize)>,
     pos: usize,
+    /// Parentheses and `NOT`s open around the current position.
+    depth: usize,
     /// Column just past the end, for "expected … at end".
     end: usize,
 }
@@ -191,13 +200,27 @@ impl Parser {
         })
     }
 
+    /// One level deeper (a parenthesis or a `NOT`), refused past [`MAX_DEPTH`].
+    fn descend(&mut self) -> Result<(), QueryError> {
+        if self.depth >= MAX_DEPTH {
+            return self.err(&format!(
+                "nested more than {MAX_DEPTH} levels deep (parentheses and NOTs)"
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
     fn unary(&mut self, field: Field) -> Result<Expr, QueryError> {
         if self.peek() == Some(&Tok::Not) {
+            self.descend()?;
             self.pos += 1;
             if self.peek().is_none() {
                 return self.err("expected a term after NOT");
             }
-            return Ok(Expr::Not(Box::new(self.unary(field)?)));
+            let inner = self.unary(field)?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.primary(field)
     }
@@ -208,6 +231,7 @@ impl Parser {
         };
         match tok {
             Tok::Open => {
+                self.descend()?;
                 self.pos += 1;
                 if self.peek() == Some(&Tok::Close) {
                     return self.err("empty parentheses");
@@ -217,6 +241,7 @@ impl Parser {
                     return self.err("expected ')'");
                 }
                 self.pos += 1;
+                self.depth -= 1;
                 Ok(inner)
             }
             Tok::Field(f) => {

@@ -5,6 +5,7 @@ mod support;
 mod architecture;
 mod cli;
 mod daemon;
+mod faults;
 mod crash;
 mod operations;
 mod pages;
