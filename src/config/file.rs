@@ -36,6 +36,9 @@ pub struct FileArchive {
 pub struct FileServer {
     pub listen: Option<Spanned<String>>,
     pub base_url: Option<Spanned<String>>,
+    pub header_timeout: Option<Spanned<String>>,
+    pub idle_timeout: Option<Spanned<String>>,
+    pub max_connections: Option<Spanned<i64>>,
 }
 
 /// `[polling]`: defaults for every source.
@@ -108,7 +111,13 @@ pub const ARCHIVE_KEYS: &[&str] = &[
     "backup_every",
     "backup_keep",
 ];
-pub const SERVER_KEYS: &[&str] = &["listen", "base_url"];
+pub const SERVER_KEYS: &[&str] = &[
+    "listen",
+    "base_url",
+    "header_timeout",
+    "idle_timeout",
+    "max_connections",
+];
 pub const POLLING_KEYS: &[&str] = &[
     "interval",
     "timeout",

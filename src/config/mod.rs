@@ -61,6 +61,13 @@ pub struct ServerConfig {
     /// Whether `base_url` was written in the file; if not, `run` derives it from the address it
     /// actually bound (which matters for port 0).
     pub base_url_given: bool,
+    /// A client must send its request headers within this long of their first byte.
+    pub header_timeout: Duration,
+    /// A keep-alive connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// Client connections open at once; `None`: as many as the descriptor limit allows with
+    /// room left for the archive and the poller.
+    pub max_connections: Option<usize>,
 }
 
 /// `[polling]`: defaults every source inherits.
@@ -386,6 +393,9 @@ impl Validator<'_> {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: Url::parse("http://127.0.0.1:8080/").ok()?,
             base_url_given: false,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: None,
         };
         let mut base_url_given = false;
         if let Some(s) = &raw.server {
@@ -408,6 +418,27 @@ impl Validator<'_> {
             {
                 server.base_url = u;
                 base_url_given = true;
+            }
+            if let Some(x) = &s.header_timeout {
+                server.header_timeout = self
+                    .duration(x, "[server]", "header_timeout")
+                    .unwrap_or(server.header_timeout);
+            }
+            if let Some(x) = &s.idle_timeout {
+                server.idle_timeout = self
+                    .duration(x, "[server]", "idle_timeout")
+                    .unwrap_or(server.idle_timeout);
+            }
+            if let Some(x) = &s.max_connections {
+                match usize::try_from(*x.get_ref()) {
+                    Ok(n) if (16..=1_000_000).contains(&n) => server.max_connections = Some(n),
+                    _ => self.push(
+                        x,
+                        "[server]",
+                        "max_connections",
+                        "must be between 16 and 1000000",
+                    ),
+                }
             }
         }
         server.base_url_given = base_url_given;

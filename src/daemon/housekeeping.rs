@@ -55,7 +55,8 @@ fn snapshot_time(path: &Path) -> Option<DateTime<Utc>> {
 }
 
 /// Writes a snapshot (to a temporary name, then renamed, so a crash never leaves a torn one)
-/// and deletes all but the newest `keep`.
+/// and deletes all but the newest `keep`. On any failure (a full disk) the temporary file is
+/// removed: a failed backup leaves nothing behind.
 pub fn backup(
     archive: &Archive,
     dir: &Path,
@@ -69,7 +70,7 @@ pub fn backup(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let path = dir.join(format!("{PREFIX}{}{SUFFIX}", now.format("%Y%m%dT%H%M%SZ")));
     let tmp = path.with_extension("tmp");
-    {
+    let written = (|| {
         let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         let mut gz = flate2::write::GzEncoder::new(
             std::io::BufWriter::new(file),
@@ -79,8 +80,12 @@ pub fn backup(
         let mut inner = gz.finish().map_err(io(&tmp))?;
         inner.flush().map_err(io(&tmp))?;
         inner.get_ref().sync_all().map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
     let all = snapshots(dir);
     for old in all.iter().take(all.len().saturating_sub(keep)) {
         if let Err(e) = std::fs::remove_file(old) {
@@ -88,6 +93,28 @@ pub fn backup(
         }
     }
     Ok(path)
+}
+
+/// Removes the temporary files of snapshots that were never finished (a crash, or a gazette
+/// from before failed backups cleaned up after themselves); returns how many.
+pub fn remove_unfinished(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for path in entries.flatten().map(|e| e.path()) {
+        let unfinished = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(".tmp"));
+        if unfinished {
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!("cannot remove {}: {e}", path.display()),
+            }
+        }
+    }
+    removed
 }
 
 /// Whether a snapshot is due: none yet, or the newest is older than `every`.
@@ -102,6 +129,14 @@ pub fn backup_due(dir: &Path, every: Duration, now: DateTime<Utc>) -> bool {
 /// interval when shorter), each time with the `[archive]` settings in force (a reload changes
 /// the backup settings from the next tick on).
 pub async fn run(archive: Arc<Archive>, live: Arc<LiveConfig>, shutdown: CancellationToken) {
+    let dir = live.config().archive.backup_dir.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        let n = remove_unfinished(&dir);
+        if n > 0 {
+            tracing::info!(removed = n, dir = %dir.display(), "removed unfinished backups");
+        }
+    })
+    .await;
     loop {
         let c = live.config().archive.clone();
         let tick = c.backup_every.map_or(Duration::from_secs(3600), |b| {

@@ -185,9 +185,17 @@ impl Daemon {
             Arc::clone(&live),
             crate::telemetry::install(),
         );
+        let fit = crate::serve::connections_that_fit();
+        let limits = crate::serve::ServerLimits {
+            header_timeout: config.server.header_timeout,
+            idle_timeout: config.server.idle_timeout,
+            max_connections: config.server.max_connections.unwrap_or(fit).min(fit),
+        };
+        tracing::debug!(?limits, "HTTP connection limits");
         let server = tokio::spawn(crate::serve::serve(
             listener,
             Arc::clone(&state),
+            limits,
             shutdown.clone(),
         ));
         let heartbeat = Arc::new(Heartbeat::default());

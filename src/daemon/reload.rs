@@ -57,6 +57,23 @@ pub fn keep_restart_keys(old: &Config, new: &mut Config) -> Vec<String> {
         ));
         new.archive.retention = old.archive.retention;
     }
+    if (
+        new.server.header_timeout,
+        new.server.idle_timeout,
+        new.server.max_connections,
+    ) != (
+        old.server.header_timeout,
+        old.server.idle_timeout,
+        old.server.max_connections,
+    ) {
+        needed.push(
+            "[server] header_timeout, idle_timeout, max_connections (the listener keeps its limits)"
+                .to_string(),
+        );
+        new.server.header_timeout = old.server.header_timeout;
+        new.server.idle_timeout = old.server.idle_timeout;
+        new.server.max_connections = old.server.max_connections;
+    }
     if !new.server.base_url_given {
         // derived from the bound address at start
         new.server.base_url = old.server.base_url.clone();

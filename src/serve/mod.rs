@@ -21,6 +21,9 @@ use crate::config::Config;
 use crate::live::LiveConfig;
 use crate::publish::{Format, PublishError, Rendered, Site, render_topic};
 use crate::telemetry::{CacheResult, HttpCounters};
+pub use connections::{ServerLimits, connections_that_fit};
+
+mod connections;
 
 /// Rendered feeds: topic → its cached feed in each format (indexed by `format as usize`); keyed
 /// by the topic alone so a lookup borrows the request's `&str` instead of allocating a key.
@@ -214,11 +217,10 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, std::io::Error> {
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
+    limits: ServerLimits,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    connections::serve(listener, router(state), limits, shutdown).await
 }
 
 fn http_date(t: DateTime<Utc>) -> String {

@@ -275,3 +275,217 @@ fn credentials_in_source_urls_never_leave_the_process() {
     let log = daemon.log.lock().expect("log").clone();
     assert!(!log.contains("hunter2") && !log.contains("s3cret"), "{log}");
 }
+
+/// A tmpfs of `size` mounted at `dir` (unmounted on drop); `None` (the test then skips, saying
+/// so) where this process may not mount.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!(
+                "skipped: cannot mount a tmpfs here (not root?); the full-disk case is not exercised"
+            );
+            return None;
+        }
+        Some(SmallDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Defect 1 (backups): on a full disk, backups were left as 0-byte `.tmp` files, forever.
+#[test]
+fn failed_backups_on_a_full_disk_leave_no_temporary_files_and_stale_ones_are_removed() {
+    let server = FixtureServer::start();
+    // 300 items of varied text: a snapshot of them does not fit in 8 KiB even compressed
+    let mut feed = String::from(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
+    );
+    for i in 0..300u64 {
+        let words: String = (0..60)
+            .map(|w| format!("w{:x} ", (i * 7919 + w * 104_729) % 1_000_003))
+            .collect();
+        feed.push_str(&format!(
+            "<item><title>Story {i} {}</title><link>http://x/{i}</link><guid>g{i}</guid><description>{words}</description></item>",
+            (i * 31) % 97
+        ));
+    }
+    feed.push_str("</channel></rss>");
+    server.route("/big.rss", Reply::ok("application/rss+xml", feed));
+    let home = Gazette::new(&source("big", &server.url("/big.rss"), "interval = \"1h\""));
+    let run = home.run(&["poll"]);
+    assert!(run.stdout.contains("300 new"), "{}", run.stdout);
+    let backups = home.dir.path().join("backups");
+    let Some(_disk) = SmallDisk::mount(&backups, "8k") else {
+        return;
+    };
+    let stale = backups.join("gazette-20260101T000000Z.jsonl.tmp");
+    std::fs::write(&stale, b"").expect("stale tmp");
+    let config = std::fs::read_to_string(home.config_path())
+        .expect("config")
+        .replace(
+            "path = \"archive\"\n",
+            "path = \"archive\"\nbackup_every = \"1s\"\n",
+        );
+    std::fs::write(home.config_path(), config).expect("write");
+    let mut daemon = home.start();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !daemon.log.lock().expect("log").contains("writing backup") {
+        assert!(
+            Instant::now() < deadline,
+            "no backup failure logged: {}",
+            daemon.log.lock().expect("log")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(daemon.stop(), Some(0));
+    let left: Vec<String> = std::fs::read_dir(&backups)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "nothing left behind: {left:?}");
+    let log = daemon.log.lock().expect("log").clone();
+    assert!(log.contains("removed unfinished backups"), "{log}");
+    assert!(
+        log.contains("No space left on device"),
+        "the reason is named: {log}"
+    );
+}
+
+/// Reads from `stream` until the server closes it (or `within` passes); whether it closed.
+fn closed_by_server(stream: &mut std::net::TcpStream, within: Duration) -> bool {
+    use std::io::Read;
+    let deadline = Instant::now() + within;
+    let mut buf = [0u8; 4096];
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    while Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// Defect 8: the HTTP server had no header-read or idle timeout: 1,000 slowloris clients were
+/// never cut off, and idle connections stayed open for good.
+#[test]
+fn slowloris_clients_are_cut_off_and_idle_keepalive_connections_closed() {
+    use std::io::Write;
+    let home = Gazette::new(
+        "[server]\nlisten = \"127.0.0.1:0\"\nheader_timeout = \"1s\"\nidle_timeout = \"2s\"\n",
+    );
+    let daemon = home.start();
+    // a head that never ends
+    let mut slow = std::net::TcpStream::connect(daemon.addr).expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .expect("send");
+    let started = Instant::now();
+    assert!(
+        closed_by_server(&mut slow, Duration::from_secs(30)),
+        "an unfinished head is cut off"
+    );
+    let cut_after = started.elapsed();
+    // a finished request on a keep-alive connection, then silence
+    let mut idle = std::net::TcpStream::connect(daemon.addr).expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send");
+    let started = Instant::now();
+    assert!(
+        closed_by_server(&mut idle, Duration::from_secs(30)),
+        "an idle keep-alive connection is closed"
+    );
+    let idle_after = started.elapsed();
+    eprintln!(
+        "unfinished head cut after {:.1} s (header_timeout 1 s); idle connection closed after {:.1} s (idle_timeout 2 s)",
+        cut_after.as_secs_f64(),
+        idle_after.as_secs_f64()
+    );
+    assert!(
+        idle_after >= Duration::from_millis(1500),
+        "not before the idle timeout: {idle_after:?}"
+    );
+    assert_eq!(http_get(daemon.addr, "/healthz", &[]).status, 200);
+}
+
+/// Defect 8: under the default limit of 1024 descriptors, 1,100 idle sockets made `/healthz`
+/// unreachable for 40 s.
+#[test]
+fn idle_connections_beyond_the_descriptor_limit_never_lock_out_healthz() {
+    // this test process needs descriptors for 1,500 sockets of its own
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain calls on a struct owned here.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        if lim.rlim_max < 4096 {
+            eprintln!(
+                "skipped: the hard descriptor limit ({}) is too low for 1,500 test sockets",
+                lim.rlim_max
+            );
+            return;
+        }
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
+    }
+    if std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: prlimit (util-linux) is not installed");
+        return;
+    }
+    let home = Gazette::new("");
+    let daemon = home.start_under(&["prlimit", "--nofile=1024:1024", "--"]);
+    let mut held = Vec::new();
+    for _ in 0..1500 {
+        match std::net::TcpStream::connect(daemon.addr) {
+            Ok(s) => held.push(s),
+            Err(e) => eprintln!("connect: {e}"),
+        }
+    }
+    let started = Instant::now();
+    let healthz = http_get(daemon.addr, "/healthz", &[]);
+    let took = started.elapsed();
+    eprintln!(
+        "with {} idle connections open against a 1024-descriptor limit, /healthz answered {} in {} ms",
+        held.len(),
+        healthz.status,
+        took.as_millis()
+    );
+    assert_eq!(healthz.status, 200);
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let log = daemon.log.lock().expect("log").clone();
+    assert!(!log.contains("panicked"), "{log}");
+    drop(held);
+}

@@ -423,10 +423,30 @@ impl Gazette {
 
     /// [`Gazette::start`] with extra environment variables.
     pub fn start_with_env(&self, env: &[(&str, &str)]) -> Daemon {
+        let mut cmd = self.command();
+        cmd.envs(env.iter().copied());
+        self.spawn_daemon(cmd)
+    }
+
+    /// [`Gazette::start`] under a wrapper command (`prlimit --nofile=1024:1024 --`).
+    pub fn start_under(&self, wrapper: &[&str]) -> Daemon {
+        let inner = self.command();
+        let mut cmd = Command::new(wrapper[0]);
+        cmd.args(&wrapper[1..])
+            .arg(inner.get_program())
+            .args(inner.get_args());
+        for (k, v) in inner.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        self.spawn_daemon(cmd)
+    }
+
+    fn spawn_daemon(&self, mut cmd: Command) -> Daemon {
         use std::io::BufRead;
-        let mut child = self
-            .command()
-            .envs(env.iter().copied())
+        let mut child = cmd
             .arg("run")
             .env("RUST_LOG", "info,gazette::serve=debug")
             .stdout(std::process::Stdio::null())
