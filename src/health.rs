@@ -11,13 +11,13 @@ use crate::model::PollState;
 use crate::secrets::{redact_str, redact_text};
 
 /// One source's health.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SourceStatus {
     pub id: String,
     pub name: String,
     pub url: String,
     /// "ok", "backing off", "failing", "gone", "moved", "never polled" or "disabled".
-    pub state: &'static str,
+    pub state: String,
     pub last_attempt: Option<DateTime<Utc>>,
     pub last_success: Option<DateTime<Utc>>,
     pub next_poll: Option<DateTime<Utc>>,
@@ -79,7 +79,7 @@ fn rows(
                 id: src.id.clone(),
                 name: src.display_name().to_string(),
                 url: shown(src.url.as_str()),
-                state: state_of(src, st),
+                state: state_of(src, st).to_string(),
                 last_attempt: st.and_then(|s| s.last_attempt),
                 last_success: st.and_then(|s| s.last_success),
                 next_poll: st.and_then(|s| s.next_due).filter(|_| src.enabled),

@@ -231,6 +231,12 @@ pub enum EventKind {
     Recovered,
     Moved,
     Gone,
+    /// The archive's filesystem is below `[archive] min_free`: polls are deferred.
+    #[serde(rename = "disk low")]
+    DiskLow,
+    /// Space came back: polling resumed.
+    #[serde(rename = "disk ok")]
+    DiskOk,
 }
 
 impl EventKind {
@@ -241,6 +247,8 @@ impl EventKind {
             EventKind::Recovered => "recovered",
             EventKind::Moved => "moved",
             EventKind::Gone => "gone",
+            EventKind::DiskLow => "disk low",
+            EventKind::DiskOk => "disk ok",
         }
     }
 }

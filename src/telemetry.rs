@@ -24,6 +24,9 @@ pub const TOPIC_ARTICLES: &str = "gazette_topic_articles";
 pub const ARCHIVE_BYTES: &str = "gazette_archive_bytes";
 /// Articles in the archive (set at scrape time).
 pub const ARCHIVE_ARTICLES: &str = "gazette_archive_articles";
+/// Bytes free on the archive's filesystem (set at scrape time); polls are deferred below
+/// `[archive] min_free`.
+pub const ARCHIVE_FREE_BYTES: &str = "gazette_archive_free_bytes";
 
 /// Installs the process-wide recorder; `None` if one is installed already.
 pub fn install() -> Option<PrometheusHandle> {

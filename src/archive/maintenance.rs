@@ -203,6 +203,8 @@ impl Archive {
     /// that point nowhere. Returns how many articles were re-indexed.
     pub fn repair(&self, curate: Curate<'_>) -> Result<usize, ArchiveError> {
         let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        // repair may remove unreadable articles: no floor until it is done
+        self.write_floor(0, None);
         for t in [&self.by_time, &self.by_source, &self.dedup, &self.topics] {
             t.clear()?;
         }
@@ -266,6 +268,7 @@ impl Archive {
         self.set_count(self.articles.len() as u64)?;
         self.set_topic_counts(&self.count_topic_members()?)?;
         self.db.flush()?;
+        self.write_sidecar(None);
         Ok(n)
     }
 

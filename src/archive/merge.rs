@@ -101,6 +101,7 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
                 title: c.norm_title.clone(),
                 published: a.published,
             });
+            keep_newest_keys(&mut a);
         }
         if c.source == a.sources[0]
             && let Some(link) = a.links.first()
@@ -179,6 +180,7 @@ pub fn absorb(existing: &Article, other: &Article) -> Article {
             a.dedup_keys.push(k.clone());
         }
     }
+    keep_newest_keys(&mut a);
     for c in &other.categories {
         if !a.categories.contains(c) {
             a.categories.push(c.clone());
@@ -189,6 +191,18 @@ pub fn absorb(existing: &Article, other: &Article) -> Article {
     a.language = a.language.clone().or(other.language.clone());
     a.image = a.image.clone().or(other.image.clone());
     a
+}
+
+/// The most dedup keys one article keeps: its first (the title it was stored under) and the
+/// newest others. A feed that retitles one guid on every poll once grew a record without bound
+/// (issue 16, defect 3); a story is rarely retitled more than a few times.
+pub const MAX_DEDUP_KEYS: usize = 32;
+
+fn keep_newest_keys(a: &mut Article) {
+    if a.dedup_keys.len() > MAX_DEDUP_KEYS {
+        let extra = a.dedup_keys.len() - MAX_DEDUP_KEYS;
+        a.dedup_keys.drain(1..=extra);
+    }
 }
 
 #[cfg(test)]
@@ -215,7 +229,34 @@ mod tests {
             enclosures: vec![],
             image: None,
             date_method: None,
+            limited: vec![],
         }
+    }
+
+    /// Issue 16, defect 3: one guid retitled on every poll kept every title's key.
+    #[test]
+    fn a_record_keeps_its_first_and_newest_dedup_keys_only() {
+        let now: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().expect("date");
+        let mut a = create(
+            &cand("wire", "Title 0", "t", "2016-05-04T08:00:00Z"),
+            "id1".into(),
+            now,
+        );
+        for i in 1..200 {
+            a = merge(
+                &a,
+                &cand("wire", &format!("Title {i}"), "t", "2016-05-04T08:00:00Z"),
+                Relation::SameEntry,
+                now,
+            );
+        }
+        assert_eq!(a.dedup_keys.len(), MAX_DEDUP_KEYS);
+        assert_eq!(a.dedup_keys[0].title, "title 0", "the first key stays");
+        assert_eq!(
+            a.dedup_keys.last().map(|k| k.title.as_str()),
+            Some("title 199")
+        );
+        assert_eq!(a.title, "Title 199");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod maintenance;
 pub mod merge;
 mod retention;
 mod seen;
+pub mod sidecar;
 mod topics;
 mod upgrade;
 mod write;
@@ -82,6 +83,8 @@ const SEEN_SCAN_MOST: usize = 50_000;
 const RECURATE_BATCH: usize = 500;
 /// Present once `meta` holds a `topic_count/` record for every topic with members.
 const TOPIC_COUNTS_KEPT: &[u8] = b"topic_counts_kept";
+/// Present once a damaged archive was opened with `--accept-loss`: what was lost, for `verify`.
+const ACCEPTED_LOSS: &[u8] = b"accepted_loss";
 
 /// Why the archive could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -97,10 +100,43 @@ pub enum ArchiveError {
         found: u32,
         supported: u32,
     },
+    #[error("cannot open archive {}: {reason} (is another gazette using it?)", path.display())]
+    Locked { path: PathBuf, reason: String },
     #[error("archive storage error: {0}")]
     Storage(#[from] sled::Error),
     #[error("archive record {key:?} is unreadable: {reason} (run `gazette verify`)")]
     Corrupt { key: String, reason: String },
+    /// sled opened the archive but it holds fewer articles than its record says: its files
+    /// were damaged (a truncated `db`). Nothing was written.
+    #[error(
+        "archive {} looks damaged: it holds {held} articles, but {recorded} were recorded on {} ({}). gazette wrote nothing to it{}. Restore it with `gazette import <snapshot>` into a fresh [archive] path{}, or open it as it is with `gazette --accept-loss <command>` (then `gazette verify` reports the loss)",
+        path.display(),
+        recorded_at.format("%Y-%m-%d %H:%M UTC"),
+        sidecar::path_for(path).display(),
+        as_found_hint(as_found.as_deref()),
+        backups_hint(backups)
+    )]
+    Damaged {
+        path: PathBuf,
+        held: u64,
+        recorded: u64,
+        recorded_at: DateTime<Utc>,
+        backups: Vec<PathBuf>,
+        /// A copy of the `db` file as it was found, before sled's recovery wrote to it.
+        as_found: Option<PathBuf>,
+    },
+}
+
+fn as_found_hint(copy: Option<&Path>) -> String {
+    copy.map(|p| format!("; its `db` file as it was found is kept in {}", p.display()))
+        .unwrap_or_default()
+}
+
+fn backups_hint(backups: &[PathBuf]) -> String {
+    match backups.first() {
+        Some(b) => format!(" (newest snapshot: {})", b.display()),
+        None => " (no snapshot found in backups/ beside it)".into(),
+    }
 }
 
 /// Decides an article's topics; supplied by the curate stage so the archive stays storage.
@@ -229,6 +265,8 @@ pub struct Archive {
     /// Held for a whole re-curation walk (see [`Archive::recurate`]).
     recurate_lock: Mutex<()>,
     dedup_window: chrono::Duration,
+    /// Records found unreadable while serving since the archive was opened.
+    unreadable: AtomicU64,
 }
 
 /// One tree write inside the poll transaction.
@@ -279,33 +317,133 @@ fn open_db(path: &Path) -> Result<sled::Db, ArchiveError> {
         reason,
     };
     std::fs::create_dir_all(path).map_err(|e| open_err(e.to_string()))?;
-    sled::Config::new()
+    let config = sled::Config::new()
         .path(path)
         .mode(sled::Mode::HighThroughput)
         // sled's default page cache is 1 GiB; gazette reads little after writing, so a
         // small cache keeps a months-long daemon's memory flat (bench/run: peak RSS)
-        .cache_capacity(CACHE_BYTES)
-        .open()
-        .map_err(|e| {
-            let s = e.to_string();
-            if s.contains("lock") || s.contains("WouldBlock") {
-                open_err(format!("{s} (is another gazette using it?)"))
-            } else {
-                open_err(s)
+        .cache_capacity(CACHE_BYTES);
+    // sled panics on some damaged files (a `db` truncated to half of its size) instead of
+    // returning an error: that is a damaged archive to report, not a crash with a backtrace
+    let opened = quietly(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()))
+    })
+    .map_err(|panic| {
+        let what = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        open_err(format!(
+            "its files are damaged (sled failed reading them: {what}); restore a snapshot from backups/ beside it with `gazette import` into a fresh [archive] path"
+        ))
+    })?;
+    opened.map_err(|e| {
+        let s = e.to_string();
+        if s.contains("lock") || s.contains("WouldBlock") {
+            ArchiveError::Locked {
+                path: path.to_path_buf(),
+                reason: s,
             }
-        })
+        } else {
+            open_err(s)
+        }
+    })
+}
+
+/// Runs `f` with the panic message hook silenced (a panic it catches is reported as an error
+/// by the caller, once, in words). Only used while opening, before any other thread runs
+/// archive code.
+fn quietly<T>(f: impl FnOnce() -> T) -> T {
+    // one at a time, so the hook put back is always the one found
+    static HOOK: Mutex<()> = Mutex::new(());
+    let _one = HOOK.lock().unwrap_or_else(|p| p.into_inner());
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let out = f();
+    std::panic::set_hook(previous);
+    out
 }
 
 impl Archive {
-    /// Opens (or creates) the archive at `path`.
+    /// Opens (or creates) the archive at `path`; refuses one that looks damaged (see
+    /// [`sidecar`]).
     pub fn open(path: &Path, dedup_window: Duration) -> Result<Archive, ArchiveError> {
+        Archive::open_with(path, dedup_window, false)
+    }
+
+    /// [`Archive::open`]; with `accept_loss`, an archive holding fewer articles than its record
+    /// says is opened anyway, and the loss is recorded for `verify` to report.
+    pub fn open_with(
+        path: &Path,
+        dedup_window: Duration,
+        accept_loss: bool,
+    ) -> Result<Archive, ArchiveError> {
         let open_err = |reason: String| ArchiveError::Open {
             path: path.to_path_buf(),
             reason,
         };
         upgrade::recover(path)?;
-        let db = open_db(path)?;
+        for aside in sidecar::set_aside_empty_snapshots(path) {
+            tracing::warn!(
+                "an interrupted open (a full disk?) left an empty sled snapshot in {}; moved it aside to {} and opened the archive without it",
+                path.display(),
+                aside.display()
+            );
+        }
+        let record = sidecar::read(path);
+        let as_found = sidecar::preserve_if_shrunk(path, record.as_ref());
+        let db = match open_db(path) {
+            Ok(db) => db,
+            Err(ArchiveError::Open { path, reason }) if as_found.is_some() => {
+                let kept = as_found
+                    .as_deref()
+                    .map(|k| k.display().to_string())
+                    .unwrap_or_default();
+                return Err(ArchiveError::Open {
+                    reason: format!("{reason}; its `db` file as it was found is kept in {kept}"),
+                    path,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let meta = db.open_tree("meta")?;
+        // before anything is written: an archive that lost articles is not touched
+        let held = match meta.get(COUNT_KEY)?.as_deref().and_then(be_u64) {
+            Some(n) => n,
+            None => db.open_tree("articles")?.len() as u64,
+        };
+        let damaged = record.as_ref().is_some_and(|r| held < r.articles);
+        if !damaged && let Some(copy) = &as_found {
+            // the file was shorter because sled had freed segments at its end: nothing lost
+            let _ = std::fs::remove_file(copy);
+        }
+        if let Some(r) = &record
+            && held < r.articles
+        {
+            if !accept_loss {
+                return Err(ArchiveError::Damaged {
+                    path: path.to_path_buf(),
+                    held,
+                    recorded: r.articles,
+                    recorded_at: r.written,
+                    backups: sidecar::backups_near(path),
+                    as_found,
+                });
+            }
+            let note = serde_json::json!({
+                "at": Utc::now(),
+                "held": held,
+                "recorded": r.articles,
+                "recorded_at": r.written,
+            });
+            meta.insert(ACCEPTED_LOSS, note.to_string().as_bytes())?;
+            tracing::warn!(
+                held,
+                recorded = r.articles,
+                "opened a damaged archive with --accept-loss; `gazette verify` reports it"
+            );
+        }
         let found = match meta.get(SCHEMA_KEY)? {
             Some(v) => v
                 .as_ref()
@@ -345,7 +483,7 @@ impl Archive {
             set_topic_counts(&meta, &counts)?;
             meta.insert(TOPIC_COUNTS_KEPT, &[1])?;
         }
-        Ok(Archive {
+        let archive = Archive {
             path: path.to_path_buf(),
             articles: db.open_tree("articles")?,
             by_time,
@@ -366,9 +504,92 @@ impl Archive {
             seen: Seen::default(),
             seen_tried: AtomicBool::new(false),
             recurate_lock: Mutex::new(()),
+            unreadable: AtomicU64::new(0),
             dedup_window: chrono::Duration::from_std(dedup_window)
                 .unwrap_or(chrono::Duration::hours(48)),
-        })
+        };
+        if record.is_none() || accept_loss {
+            archive.write_sidecar(None);
+        }
+        Ok(archive)
+    }
+
+    /// Records how many articles the archive holds now (see [`sidecar`]); `clean` marks a
+    /// clean shutdown. A failure to write it is logged: it guards the archive, it is not it.
+    pub fn write_sidecar(&self, clean: Option<DateTime<Utc>>) {
+        self.write_floor(self.len() as u64, clean);
+    }
+
+    /// Records that the archive holds at least `articles` (lowered before articles are
+    /// removed, so a crash while removing never looks like damage).
+    fn write_floor(&self, articles: u64, clean: Option<DateTime<Utc>>) {
+        let record = sidecar::Sidecar {
+            articles,
+            written: Utc::now(),
+            clean_shutdown: clean
+                .or_else(|| sidecar::read(&self.path).and_then(|r| r.clean_shutdown)),
+            bytes: self.size_on_disk(),
+            db_len: std::fs::metadata(sidecar::db_file(&self.path)).map_or(0, |m| m.len()),
+        };
+        if let Err(e) = sidecar::write(&self.path, &record) {
+            tracing::warn!(
+                "cannot write {}: {e}",
+                sidecar::path_for(&self.path).display()
+            );
+        }
+    }
+
+    /// Bytes free (for an unprivileged writer) on the archive's filesystem; `None` when the
+    /// system cannot tell (statvfs(3)).
+    pub fn free_space(&self) -> Option<u64> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let path = std::ffi::CString::new(self.path.as_os_str().as_bytes()).ok()?;
+            // SAFETY: statvfs writes into the zeroed struct it is given, reading the path only.
+            let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
+            let rc = unsafe { libc::statvfs(path.as_ptr(), &mut s) };
+            if rc != 0 {
+                return None;
+            }
+            Some((s.f_bavail as u64).saturating_mul(s.f_frsize as u64))
+        }
+        #[cfg(not(unix))]
+        {
+            None
+        }
+    }
+
+    /// Writes events that belong to no source's poll (the archive's own: disk space).
+    pub fn note_events(&self, events: &[SourceEvent]) -> Result<(), ArchiveError> {
+        let guard = self
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut ops = Vec::new();
+        event_ops(events, &mut ops)?;
+        self.apply(&guard, &ops)?;
+        drop(guard);
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Records found unreadable while serving since the archive was opened (`/healthz`).
+    pub fn unreadable_seen(&self) -> u64 {
+        self.unreadable.load(Ordering::Relaxed)
+    }
+
+    /// The loss accepted when the archive was last opened with `--accept-loss`, if it was.
+    pub fn accepted_loss(&self) -> Option<String> {
+        let v = self.meta.get(ACCEPTED_LOSS).ok()??;
+        let note: serde_json::Value = serde_json::from_slice(&v).ok()?;
+        Some(format!(
+            "opened with --accept-loss on {}: it held {} articles of the {} recorded on {}; restore a snapshot with `gazette import` if that was not intended",
+            note["at"].as_str().unwrap_or("?"),
+            note["held"],
+            note["recorded"],
+            note["recorded_at"].as_str().unwrap_or("?")
+        ))
     }
 
     /// Keep articles only this long after publication (`[archive] retention`).
@@ -522,6 +743,7 @@ impl Archive {
     /// Writes everything to disk.
     pub fn flush(&self) -> Result<(), ArchiveError> {
         self.db.flush()?;
+        self.write_sidecar(None);
         Ok(())
     }
 }

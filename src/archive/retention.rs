@@ -17,6 +17,13 @@ impl Archive {
         };
         let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let end = keys::ts(now - retention);
+        // lower the record of what the archive holds first: a crash while pruning must not
+        // make it look damaged on the next open
+        let leaving = self.by_time.range(&[], Some(&end)).count() as u64;
+        if leaving == 0 {
+            return Ok(0);
+        }
+        self.write_floor((self.len() as u64).saturating_sub(leaving), None);
         let mut ops = Vec::new();
         let mut touched = BTreeSet::new();
         let mut n = 0;
@@ -54,6 +61,7 @@ impl Archive {
         self.apply(&guard, &ops)?;
         self.db.flush()?;
         self.bump(touched);
+        self.write_sidecar(None);
         Ok(n)
     }
 }

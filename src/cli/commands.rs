@@ -37,10 +37,14 @@ pub(super) fn load(path: &Path) -> Result<Config, ExitCode> {
 
 pub(super) fn with_config(
     path: &Path,
+    accept_loss: bool,
     f: impl FnOnce(Config) -> anyhow::Result<ExitCode>,
 ) -> anyhow::Result<ExitCode> {
     match load(path) {
-        Ok(c) => f(c),
+        Ok(mut c) => {
+            c.archive.accept_loss = accept_loss;
+            f(c)
+        }
         Err(code) => Ok(code),
     }
 }
@@ -278,6 +282,9 @@ pub(super) fn verify(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
     let curate = |a: &Article| curator.topics_for(a);
     let problems = archive.verify(&curate)?;
     let mut out = std::io::stdout().lock();
+    if let Some(loss) = archive.accepted_loss() {
+        writeln!(out, "note: {loss}")?;
+    }
     for p in &problems {
         writeln!(out, "problem: {p}")?;
     }
@@ -400,11 +407,33 @@ pub(super) fn status(
     as_json: bool,
     show_secrets: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (archive, _) = open_archive(&config)?;
-    let rows = if show_secrets {
-        crate::health::sources_with_secrets(&config, &archive, Utc::now())?
-    } else {
-        crate::health::sources(&config, &archive, Utc::now())?
+    let rows = match crate::daemon::open_archive(&config) {
+        Ok(archive) => {
+            if show_secrets {
+                crate::health::sources_with_secrets(&config, &archive, Utc::now())?
+            } else {
+                crate::health::sources(&config, &archive, Utc::now())?
+            }
+        }
+        // the daemon holds the archive: ask it, over its own listener
+        Err(crate::archive::ArchiveError::Locked { .. }) => {
+            if show_secrets {
+                eprintln!(
+                    "note: the daemon is running; it shows source URLs redacted (stop it for --show-secrets)"
+                );
+            }
+            match status_from_daemon(&config) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    eprintln!(
+                        "error: the archive is in use (is `gazette run` running?) and asking the daemon at {} failed: {e}",
+                        config.server.listen
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        Err(e) => return Err(e.into()),
     };
     let mut out = std::io::stdout().lock();
     if as_json {
@@ -413,6 +442,34 @@ pub(super) fn status(
         writeln!(out, "{}", crate::health::table(&rows))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rows of `/status.json` from the daemon listening at `[server] listen` (an unspecified
+/// address is asked on loopback).
+fn status_from_daemon(config: &Config) -> anyhow::Result<Vec<crate::health::SourceStatus>> {
+    let mut addr = config.server.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let url = url::Url::parse(&format!("http://{addr}/status.json"))?;
+    let fetcher = crate::fetch::Fetcher::new(&config.polling.user_agent)?;
+    let limits = crate::fetch::Limits {
+        timeout: Duration::from_secs(10),
+        max_body: 256 * 1024 * 1024,
+        private_redirects: false,
+    };
+    let fetched = runtime()?.block_on(fetcher.get(&url, limits))?;
+    #[derive(serde::Deserialize)]
+    struct Doc {
+        sources: Vec<crate::health::SourceStatus>,
+    }
+    let doc: Doc = serde_json::from_slice(&fetched.body)
+        .with_context(|| format!("{url} did not answer with the status document"))?;
+    Ok(doc.sources)
 }
 
 pub(super) fn render(config: Config, topic: &str, format: Format) -> anyhow::Result<ExitCode> {

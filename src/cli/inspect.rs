@@ -206,6 +206,7 @@ fn candidate_json(c: &crate::normalize::Candidate) -> serde_json::Value {
         "categories": c.categories,
         "enclosures": c.enclosures,
         "dedup_key": c.dedup_key(),
+        "limited": c.limited,
     })
 }
 

@@ -32,6 +32,10 @@ pub struct Cli {
     /// Log format on stderr: `text` for people, `json` for log shippers (level via RUST_LOG).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Open an archive that looks damaged (it holds fewer articles than its record beside it
+    /// says) as it is; `gazette verify` then reports what was lost.
+    #[arg(long, global = true)]
+    pub accept_loss: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -163,29 +167,35 @@ pub fn is_daemon(cli: &Cli) -> bool {
 pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check => check(&cli.config),
-        Command::Poll { source } => with_config(&cli.config, |c| poll(c, source.as_deref())),
+        Command::Poll { source } => {
+            with_config(&cli.config, cli.accept_loss, |c| poll(c, source.as_deref()))
+        }
         Command::Articles {
             source,
             topic,
             limit,
             json,
-        } => with_config(&cli.config, |c| {
+        } => with_config(&cli.config, cli.accept_loss, |c| {
             articles(c, source.as_deref(), topic.as_deref(), limit, json)
         }),
-        Command::Run => with_config(&cli.config, run),
-        Command::Render { topic, format } => {
-            with_config(&cli.config, |c| render(c, &topic, format.into()))
+        Command::Run => with_config(&cli.config, cli.accept_loss, run),
+        Command::Render { topic, format } => with_config(&cli.config, cli.accept_loss, |c| {
+            render(c, &topic, format.into())
+        }),
+        Command::Status { json, show_secrets } => with_config(&cli.config, cli.accept_loss, |c| {
+            status(c, json, show_secrets)
+        }),
+        Command::Verify { repair } => {
+            with_config(&cli.config, cli.accept_loss, |c| verify(c, repair))
         }
-        Command::Status { json, show_secrets } => {
-            with_config(&cli.config, |c| status(c, json, show_secrets))
-        }
-        Command::Verify { repair } => with_config(&cli.config, |c| verify(c, repair)),
-        Command::Export { output } => with_config(&cli.config, |c| export(c, output.as_deref())),
-        Command::Import { file } => with_config(&cli.config, |c| import(c, &file)),
+        Command::Export { output } => with_config(&cli.config, cli.accept_loss, |c| {
+            export(c, output.as_deref())
+        }),
+        Command::Import { file } => with_config(&cli.config, cli.accept_loss, |c| import(c, &file)),
         Command::ImportOpml { file } => import_opml(&cli.config, &file),
-        Command::Explain { article_id, topic } => {
-            with_config(&cli.config, |c| explain(c, &article_id, topic.as_deref()))
-        }
+        Command::Explain { article_id, topic } => with_config(&cli.config, cli.accept_loss, |c| {
+            explain(c, &article_id, topic.as_deref())
+        }),
         Command::Inspect {
             target,
             url,

@@ -28,6 +28,7 @@ pub struct FileArchive {
     pub retention: Option<Spanned<String>>,
     pub backup_every: Option<Spanned<String>>,
     pub backup_keep: Option<Spanned<i64>>,
+    pub min_free: Option<Spanned<String>>,
 }
 
 /// `[server]`
@@ -110,6 +111,7 @@ pub const ARCHIVE_KEYS: &[&str] = &[
     "retention",
     "backup_every",
     "backup_keep",
+    "min_free",
 ];
 pub const SERVER_KEYS: &[&str] = &[
     "listen",

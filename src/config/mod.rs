@@ -50,6 +50,12 @@ pub struct ArchiveConfig {
     pub backup_keep: usize,
     /// Where snapshots go: `backups/` beside the archive directory.
     pub backup_dir: PathBuf,
+    /// Free space kept on the archive's filesystem: below it, polls are deferred (not failed)
+    /// until space comes back.
+    pub min_free: u64,
+    /// Open an archive that holds fewer articles than its record says (`--accept-loss` on the
+    /// command line; not a file key).
+    pub accept_loss: bool,
 }
 
 /// `[server]`
@@ -355,6 +361,8 @@ impl Validator<'_> {
             backup_every: None,
             backup_keep: 7,
             backup_dir: PathBuf::new(),
+            accept_loss: false,
+            min_free: 256 * 1024 * 1024,
         };
         if let Some(a) = &raw.archive {
             if let Some(p) = &a.path {
@@ -369,6 +377,11 @@ impl Validator<'_> {
             }
             if let Some(b) = &a.backup_every {
                 archive.backup_every = self.duration(b, "[archive]", "backup_every");
+            }
+            if let Some(m) = &a.min_free {
+                archive.min_free = self
+                    .size(m, "[archive]", "min_free")
+                    .unwrap_or(archive.min_free);
             }
             if let Some(k) = &a.backup_keep {
                 match usize::try_from(*k.get_ref()) {

@@ -150,6 +150,9 @@ pub async fn run(archive: Arc<Archive>, live: Arc<LiveConfig>, shutdown: Cancell
                 Ok(n) => tracing::info!(pruned = n, "pruned articles past the retention period"),
                 Err(e) => tracing::error!("pruning: {e}"),
             }
+            // the record of what the archive holds, fresh after at most a tick even if the
+            // daemon is killed (see archive::sidecar)
+            a.write_sidecar(None);
             if let Some(every) = c.backup_every
                 && backup_due(&c.backup_dir, every, now)
             {

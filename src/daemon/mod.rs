@@ -57,7 +57,11 @@ pub enum DaemonError {
 /// Opens the archive with the configured retention and prunes it; re-curation is left to the
 /// caller ([`recurate`]: commands do it before they answer, the daemon in the background).
 pub fn open_archive(config: &Config) -> Result<Arc<Archive>, ArchiveError> {
-    let mut archive = Archive::open(&config.archive.path, config.archive.dedup_window)?;
+    let mut archive = Archive::open_with(
+        &config.archive.path,
+        config.archive.dedup_window,
+        config.archive.accept_loss,
+    )?;
     archive.set_retention(config.archive.retention);
     let pruned = archive.prune(Utc::now())?;
     if pruned > 0 {
@@ -291,7 +295,12 @@ impl Daemon {
             }
         };
         let a = Arc::clone(&archive);
-        match tokio::task::spawn_blocking(move || a.flush()).await {
+        let flushed = tokio::task::spawn_blocking(move || {
+            a.flush()?;
+            a.write_sidecar(Some(Utc::now()));
+            Ok::<(), ArchiveError>(())
+        });
+        match flushed.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(e.into()),
             Err(e) => return Err(e.into()),

@@ -74,8 +74,18 @@ pub fn summary(config: &Config, archive: &Archive) -> String {
                 .is_some_and(|st| st.consecutive_failures > 0)
         })
         .count();
+    let disk = match archive
+        .free_space()
+        .filter(|&f| f < config.archive.min_free)
+    {
+        Some(free) => format!(
+            "; disk low ({} MiB free): polls deferred",
+            free / (1024 * 1024)
+        ),
+        None => String::new(),
+    };
     format!(
-        "{} sources, {} articles, {failing} failing",
+        "{} sources, {} articles, {failing} failing{disk}",
         enabled.len(),
         archive.len()
     )

@@ -40,9 +40,83 @@ pub struct Candidate {
     pub image: Option<String>,
     /// Where on a page the date was found (see `extract::PageDate`).
     pub date_method: Option<String>,
+    /// What was cut to the [limits](MAX_TITLE_CHARS) of one article (shown by `inspect`).
+    pub limited: Vec<&'static str>,
+}
+
+/// The most one article holds, so that no entry can grow a record past what the archive reads
+/// back (a feed that kept one guid and sent a new multi-megabyte title each poll once made a
+/// record of 100 MB that no feed, export or backup could read). Cut at normalize time.
+/// Titles: characters (a headline is under 300).
+pub const MAX_TITLE_CHARS: usize = 1_000;
+/// Plain text, bytes.
+pub const MAX_TEXT_BYTES: usize = 2 * 1024 * 1024;
+/// Sanitized HTML, bytes.
+pub const MAX_HTML_BYTES: usize = 4 * 1024 * 1024;
+/// Enclosures and categories of one entry.
+pub const MAX_ENCLOSURES: usize = 32;
+pub const MAX_CATEGORIES: usize = 64;
+/// Author names and the like, characters.
+pub const MAX_SHORT_FIELD_CHARS: usize = 500;
+
+/// `text` cut to at most `max` bytes, at a character boundary.
+fn cut_bytes(text: &mut String, max: usize) -> bool {
+    if text.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    true
 }
 
 impl Candidate {
+    /// Cuts every field to the limits above, noting what was cut.
+    fn bounded(mut self, base: Option<&Url>) -> Candidate {
+        if self.title.chars().count() > MAX_TITLE_CHARS {
+            self.title = truncate_words(&self.title, MAX_TITLE_CHARS);
+            self.norm_title = normalize_title(&self.title);
+            if self.identity.starts_with("t:") {
+                self.identity = format!("t:{}", self.norm_title);
+            }
+            self.limited.push("title");
+        }
+        if cut_bytes(&mut self.text, MAX_TEXT_BYTES) {
+            self.limited.push("text");
+        }
+        if self.html.len() > MAX_HTML_BYTES {
+            let mut html = std::mem::take(&mut self.html);
+            cut_bytes(&mut html, MAX_HTML_BYTES);
+            // what the cut left open, closed again
+            self.html = sanitize(&html, base);
+            cut_bytes(&mut self.html, MAX_HTML_BYTES);
+            self.limited.push("html");
+        }
+        if self.enclosures.len() > MAX_ENCLOSURES {
+            self.enclosures.truncate(MAX_ENCLOSURES);
+            self.limited.push("enclosures");
+        }
+        if self.categories.len() > MAX_CATEGORIES {
+            self.categories.truncate(MAX_CATEGORIES);
+            self.limited.push("categories");
+        }
+        for (field, name) in [(&mut self.author, "author"), (&mut self.guid, "guid")] {
+            if let Some(v) = field
+                && v.chars().count() > MAX_SHORT_FIELD_CHARS
+            {
+                *v = v.chars().take(MAX_SHORT_FIELD_CHARS).collect();
+                self.limited.push(name);
+            }
+        }
+        if self.limited.contains(&"guid")
+            && let Some(g) = &self.guid
+        {
+            self.identity = format!("g:{g}");
+        }
+        self
+    }
     /// The dedup identity as one printable string: normalized title and publication instant.
     pub fn dedup_key(&self) -> String {
         format!(
@@ -116,50 +190,54 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
         (None, Some(u)) => format!("l:{u}"),
         (None, None) => format!("t:{norm_title}"),
     };
-    Some(Candidate {
-        source: origin.source.to_string(),
-        identity,
-        guid: entry.guid.clone(),
-        url: url.unwrap_or_default(),
-        title,
-        norm_title,
-        published,
-        date_source,
-        updated: entry.updated,
-        author: Some(entry.authors.join(", "))
-            .filter(|a| !a.is_empty())
-            .map(|a| title_text(&a)),
-        language: entry
-            .language
-            .as_deref()
-            .map(normalize_language)
-            .filter(|l| !l.is_empty()),
-        summary,
-        text,
-        html,
-        categories: entry
-            .categories
-            .iter()
-            .map(|c| title_text(c))
-            .filter(|c| !c.is_empty())
-            .collect(),
-        image: entry.image.as_deref().and_then(|i| clean_url(i, base)),
-        date_method: entry
-            .date_method
-            .filter(|_| date_source == DateSource::Page)
-            .map(str::to_string),
-        enclosures: entry
-            .enclosures
-            .iter()
-            .filter_map(|e| {
-                Some(Enclosure {
-                    url: clean_url(&e.url, origin.base)?,
-                    r#type: e.r#type.clone(),
-                    length: e.length,
+    Some(
+        Candidate {
+            source: origin.source.to_string(),
+            identity,
+            guid: entry.guid.clone(),
+            url: url.unwrap_or_default(),
+            title,
+            norm_title,
+            published,
+            date_source,
+            updated: entry.updated,
+            author: Some(entry.authors.join(", "))
+                .filter(|a| !a.is_empty())
+                .map(|a| title_text(&a)),
+            language: entry
+                .language
+                .as_deref()
+                .map(normalize_language)
+                .filter(|l| !l.is_empty()),
+            summary,
+            text,
+            html,
+            categories: entry
+                .categories
+                .iter()
+                .map(|c| title_text(c))
+                .filter(|c| !c.is_empty())
+                .collect(),
+            image: entry.image.as_deref().and_then(|i| clean_url(i, base)),
+            date_method: entry
+                .date_method
+                .filter(|_| date_source == DateSource::Page)
+                .map(str::to_string),
+            enclosures: entry
+                .enclosures
+                .iter()
+                .filter_map(|e| {
+                    Some(Enclosure {
+                        url: clean_url(&e.url, origin.base)?,
+                        r#type: e.r#type.clone(),
+                        length: e.length,
+                    })
                 })
-            })
-            .collect(),
-    })
+                .collect(),
+            limited: Vec::new(),
+        }
+        .bounded(base),
+    )
 }
 
 /// The dedup form of a title: HTML entities decoded, tags stripped, NFKC, lowercase, every run

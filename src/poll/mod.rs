@@ -65,6 +65,11 @@ pub enum PollError {
     /// The daemon is shutting down: not the source's fault, and it stays due.
     #[error("shutting down")]
     Shutdown,
+    /// The archive's filesystem is below `[archive] min_free`: the poll is deferred.
+    #[error(
+        "deferred: {free} bytes free on the archive's filesystem, below [archive] min_free ({min_free}); polling resumes by itself when space comes back"
+    )]
+    LowDisk { free: u64, min_free: u64 },
 }
 
 /// What part of a poll failed.
@@ -75,6 +80,8 @@ pub enum ErrorKind {
     Read,
     Store,
     Shutdown,
+    /// Not the source's fault, not counted: the daemon is short of disk space.
+    Deferred,
 }
 
 impl PollError {
@@ -92,6 +99,7 @@ impl PollError {
             | PollError::NotAnArticle { .. } => ErrorKind::Read,
             PollError::Store { .. } | PollError::StoreJob { .. } => ErrorKind::Store,
             PollError::Shutdown => ErrorKind::Shutdown,
+            PollError::LowDisk { .. } => ErrorKind::Deferred,
         }
     }
 
@@ -136,7 +144,14 @@ pub struct Poller {
     /// Per-host politeness shared by every source; closed only when the process shuts down.
     pub hosts: Arc<HostLimits>,
     workers: Arc<Workers>,
+    /// Poll states whose write failed, kept until the next poll of their source.
+    unsaved: Arc<std::sync::Mutex<std::collections::HashMap<String, PollState>>>,
+    /// The archive's filesystem was below `min_free` at the last look.
+    disk_low: Arc<std::sync::atomic::AtomicBool>,
 }
+
+/// How soon a poll deferred for disk space is tried again.
+const DISK_RECHECK_SECS: i64 = 30;
 
 impl Poller {
     /// A poller on shared parts: the daemon's live configuration, host limits and workers.
@@ -151,6 +166,8 @@ impl Poller {
             live,
             hosts,
             workers,
+            unsaved: Arc::default(),
+            disk_low: Arc::default(),
         }
     }
 
@@ -162,6 +179,51 @@ impl Poller {
         ));
         let live = Arc::new(LiveConfig::from_config(config.clone())?);
         Ok(Poller::new(archive, live, hosts, Workers::start()))
+    }
+
+    /// Whether the archive's filesystem has `[archive] min_free` left; the first poll to see
+    /// it run short (or come back) says so once, in the log and in `/status.rss`.
+    async fn disk_space_ok(&self, live: &Live, now: DateTime<Utc>) -> Result<(), PollError> {
+        use std::sync::atomic::Ordering;
+        let min_free = live.config.archive.min_free;
+        let free = self.archive.free_space();
+        let low = free.filter(|&f| f < min_free);
+        let was_low = self.disk_low.swap(low.is_some(), Ordering::AcqRel);
+        if low.is_some() != was_low {
+            let free = free.unwrap_or_default();
+            let (kind, message) = if low.is_some() {
+                tracing::error!(
+                    free,
+                    min_free,
+                    "the archive's filesystem is short of space; polls are deferred until it is freed"
+                );
+                (
+                    EventKind::DiskLow,
+                    format!(
+                        "{free} bytes free, below [archive] min_free ({min_free}); polls are deferred"
+                    ),
+                )
+            } else {
+                tracing::info!(free, "disk space is back; polling resumes");
+                (
+                    EventKind::DiskOk,
+                    format!("{free} bytes free again; polling resumed"),
+                )
+            };
+            let archive = Arc::clone(&self.archive);
+            let events = vec![event("archive", kind, message, now)];
+            let written = self
+                .workers
+                .on_writer(move || archive.note_events(&events))
+                .await;
+            if !matches!(written, Ok(Ok(()))) {
+                tracing::warn!("cannot record the disk space event");
+            }
+        }
+        match low {
+            Some(free) => Err(PollError::LowDisk { free, min_free }),
+            None => Ok(()),
+        }
     }
 
     /// The threads this poller's work runs on.
@@ -215,7 +277,14 @@ impl Poller {
     pub async fn poll(&self, source: &Source) -> PollReport {
         let started = Instant::now();
         let now = Utc::now();
-        let mut state = self.archive.poll_state_or_new(&source.id);
+        // a state whose last write failed (a full disk) goes on from memory, so failures keep
+        // counting and backing off
+        let unsaved = self
+            .unsaved
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&source.id);
+        let mut state = unsaved.unwrap_or_else(|| self.archive.poll_state_or_new(&source.id));
         // one configuration for the whole poll: a reload meanwhile applies from the next one
         let live = self.live.get();
         let mut report = PollReport {
@@ -235,6 +304,12 @@ impl Poller {
             report.result = Err(PollError::Gone {
                 url: source.url.to_string(),
             });
+            return report;
+        }
+        if let Err(low) = self.disk_space_ok(&live, now).await {
+            // deferred, not failed: not the source's fault; asked again within a minute
+            report.next_due = Some(now + chrono::Duration::seconds(DISK_RECHECK_SECS));
+            report.result = Err(low);
             return report;
         }
         state.last_attempt = Some(now);
@@ -260,6 +335,7 @@ impl Poller {
                 (Ok(_), true, _) => "not_modified",
                 (Ok(_), false, _) => "ok",
                 (Err(_), _, true) => "gone",
+                (Err(PollError::LowDisk { .. }), _, false) => "deferred",
                 (Err(_), _, false) => "failed",
             };
             metrics::counter!(t::POLLS, "outcome" => outcome_label).increment(1);
@@ -289,6 +365,10 @@ impl Poller {
                 // cut short by shutdown: not the source's fault, and it stays due
                 tracing::debug!(source = %source.id, "poll cut short by shutdown");
                 report.result = Err(PollError::Shutdown);
+            }
+            Err(low @ PollError::LowDisk { .. }) => {
+                report.next_due = Some(now + chrono::Duration::seconds(DISK_RECHECK_SECS));
+                report.result = Err(low);
             }
             Err(reason) => {
                 let transient = reason.is_transient();
@@ -333,6 +413,10 @@ impl Poller {
                 );
                 if let Err(e) = self.note(&source.id, state.clone(), events).await {
                     tracing::error!(source = %source.id, "cannot record poll failure: {e}");
+                    self.unsaved
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(source.id.clone(), state.clone());
                 }
                 report.result = Err(reason);
             }

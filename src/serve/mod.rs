@@ -347,6 +347,9 @@ async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
     }
     metrics::gauge!(t::ARCHIVE_ARTICLES).set(state.archive.len() as f64);
     metrics::gauge!(t::ARCHIVE_BYTES).set(state.archive.size_on_disk() as f64);
+    if let Some(free) = state.archive.free_space() {
+        metrics::gauge!(t::ARCHIVE_FREE_BYTES).set(free as f64);
+    }
     (
         StatusCode::OK,
         [(
@@ -419,7 +422,7 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 attr(&r.state.replace(' ', "-")),
                 esc(&r.id),
-                esc(r.state),
+                esc(&r.state),
                 when(r.last_success),
                 when(r.next_poll),
                 r.consecutive_failures,
@@ -456,6 +459,33 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::CONTENT_TYPE, "application/json")],
             serde_json::json!({ "status": "unavailable", "error": e.to_string() }).to_string(),
+        )
+            .into_response();
+    }
+    let min_free = state.config().archive.min_free;
+    if let Some(free) = state.archive.free_space().filter(|&f| f < min_free) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({
+                "status": "disk low",
+                "error": format!("{free} bytes free on the archive's filesystem, below [archive] min_free ({min_free}); polls are deferred until space is freed"),
+                "free_bytes": free,
+            })
+            .to_string(),
+        )
+            .into_response();
+    }
+    let unreadable = state.archive.unreadable_seen();
+    if unreadable > 0 {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::json!({
+                "status": "degraded",
+                "error": format!("{unreadable} archive records could not be read while serving (they are left out of feeds); stop gazette and run `gazette verify`"),
+            })
+            .to_string(),
         )
             .into_response();
     }

@@ -489,3 +489,296 @@ fn idle_connections_beyond_the_descriptor_limit_never_lock_out_healthz() {
     assert!(!log.contains("panicked"), "{log}");
     drop(held);
 }
+
+/// A feed of `n` items of varied text, so an archive of it has a `db` file of some size.
+fn varied_feed(n: u64) -> String {
+    let mut feed = String::from(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
+    );
+    for i in 0..n {
+        let words: String = (0..60)
+            .map(|w| format!("w{:x} ", (i * 7919 + w * 104_729) % 1_000_003))
+            .collect();
+        feed.push_str(&format!(
+            "<item><title>Story {i} {}</title><link>http://x/{i}</link><guid>g{i}</guid><description>{words}</description></item>",
+            (i * 31) % 97
+        ));
+    }
+    feed.push_str("</channel></rss>");
+    feed
+}
+
+/// Defect 2: a truncated `db` file (to 33% or 10%, no snapshot) was opened as an empty
+/// archive, `verify` said "ok: 0 articles" and the file was rewritten; truncated to 50–95%,
+/// sled panicked (rc 101 with a backtrace).
+#[test]
+fn a_truncated_db_file_is_refused_not_opened_as_an_empty_archive() {
+    let server = FixtureServer::start();
+    server.route(
+        "/big.rss",
+        Reply::ok("application/rss+xml", varied_feed(300)),
+    );
+    for fraction in [0.10, 0.33, 0.5, 0.75, 0.95] {
+        let home = Gazette::new(&source("big", &server.url("/big.rss"), "interval = \"1h\""));
+        let run = home.run(&["poll"]);
+        assert!(run.stdout.contains("300 new"), "{}", run.stdout);
+        let db = home.archive_path().join("db");
+        let len = std::fs::metadata(&db).expect("db").len();
+        let cut = (len as f64 * fraction) as u64;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&db)
+            .expect("open db")
+            .set_len(cut)
+            .expect("truncate");
+        let run = home.run(&["verify"]);
+        assert_eq!(run.code, 1, "{fraction}: {}{}", run.stdout, run.stderr);
+        assert!(
+            !run.stdout.contains("ok: 0 articles"),
+            "{fraction}: not an empty archive: {}",
+            run.stdout
+        );
+        assert!(
+            !run.stderr.contains("panicked") && !run.stderr.contains("backtrace"),
+            "{fraction}: a message, not a crash: {}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("gazette import")
+                && (run.stderr.contains("looks damaged") || run.stderr.contains("damaged")),
+            "{fraction}: says what to do: {}",
+            run.stderr
+        );
+        // the db file as it was found is kept, whatever sled's recovery then wrote
+        let kept: Vec<std::path::PathBuf> = std::fs::read_dir(home.dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().contains(".db.as-found-"))
+            .collect();
+        assert_eq!(kept.len(), 1, "{fraction}: {kept:?}");
+        assert_eq!(
+            std::fs::metadata(&kept[0]).expect("copy").len(),
+            cut,
+            "{fraction}"
+        );
+        assert!(
+            run.stderr.contains(".db.as-found-"),
+            "{fraction}: named: {}",
+            run.stderr
+        );
+        if run.stderr.contains("looks damaged") {
+            assert!(run.stderr.contains("--accept-loss"), "{}", run.stderr);
+            let accepted = home.run(&["--accept-loss", "verify"]);
+            assert!(
+                accepted.stdout.contains("note: opened with --accept-loss"),
+                "{fraction}: verify reports the loss: {}{}",
+                accepted.stdout,
+                accepted.stderr
+            );
+        }
+    }
+}
+
+/// Defect 1 (open on a full disk): an empty `snap.*.generating` left by an interrupted open
+/// made the archive impossible to open, even for `verify --repair`.
+#[test]
+fn an_empty_snapshot_left_by_an_interrupted_open_is_set_aside() {
+    let server = FixtureServer::start();
+    server.route(
+        "/a.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    let home = Gazette::new(&source("a", &server.url("/a.rss"), ""));
+    assert!(home.run(&["poll"]).stdout.contains("2 new"));
+    std::fs::write(
+        home.archive_path().join("snap.0000000000001234.generating"),
+        b"",
+    )
+    .expect("empty snapshot");
+    let run = home.run(&["articles", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json_lines().len(), 2, "every article is there");
+    assert!(
+        run.stderr.contains("moved it aside"),
+        "the user is told: {}",
+        run.stderr
+    );
+    assert!(
+        !home
+            .archive_path()
+            .join("snap.0000000000001234.generating")
+            .exists()
+    );
+}
+
+/// Defect 3: a feed that keeps one guid and sends a new multi-megabyte title on each poll
+/// grew the article's record past what the archive reads back: the topic feed answered 500,
+/// export and backups failed, and `verify --repair` deleted the article.
+#[test]
+fn a_record_stays_readable_when_one_guid_gets_a_new_huge_title_every_poll() {
+    let server = FixtureServer::start();
+    let feed = |i: usize| {
+        let title = format!("{i} {}", "word ".repeat(600_000));
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description><item><title>{title}</title><link>http://x/1</link><guid>same</guid><description>patent news</description></item></channel></rss>"
+        )
+    };
+    server.sequence(
+        "/retitled.rss",
+        (0..6)
+            .map(|i| Reply::ok("application/rss+xml", feed(i)))
+            .collect(),
+    );
+    let home = Gazette::new(&format!(
+        "[polling]\nmax_body = \"10MiB\"\n\n{}[[topic]]\nid = \"ip\"\ntitle = \"IP\"\nquery = 'patent'\n",
+        source("retitled", &server.url("/retitled.rss"), "")
+    ));
+    for _ in 0..6 {
+        let run = home.run(&["poll"]);
+        assert!(run.stdout.contains("1 sources, 1 ok"), "{}", run.stdout);
+    }
+    let articles = home.run(&["articles", "--json"]).json_lines();
+    assert_eq!(articles.len(), 1);
+    let title = articles[0]["title"].as_str().expect("title");
+    assert!(title.chars().count() <= 1_001, "{}", title.len());
+    let verify = home.run(&["verify"]);
+    assert_eq!(verify.code, 0, "{}", verify.stdout);
+    let export = home.run(&["export"]);
+    assert_eq!(export.code, 0, "{}", export.stderr);
+    let render = home.run(&["render", "ip"]);
+    assert_eq!(render.code, 0, "{}", render.stderr);
+    let inspect =
+        crate::support::gazette(&["inspect", "--json", server.url("/retitled.rss").as_str()]);
+    assert!(
+        inspect.stdout.contains("\"limited\":[\"title\"]"),
+        "inspect notes the cut: {}",
+        &inspect.stdout[..inspect.stdout.len().min(300)]
+    );
+}
+
+/// "`gazette status` cannot run while the daemon runs (the archive is locked)": it asks the
+/// daemon over its own listener instead.
+#[test]
+fn status_works_while_the_daemon_runs() {
+    let server = FixtureServer::start();
+    server.route(
+        "/a.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let home = Gazette::new(&format!(
+        "[server]\nlisten = \"127.0.0.1:{port}\"\n\n{}",
+        source("a", &server.url("/a.rss"), "interval = \"1h\"")
+    ));
+    let daemon = home.start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.hits("/a.rss") == 0 {
+        assert!(Instant::now() < deadline, "never polled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let run = home.run(&["status"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("SOURCE") && run.stdout.lines().any(|l| l.starts_with("a ")),
+        "{}",
+        run.stdout
+    );
+    let run = home.run(&["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(doc["sources"][0]["id"], "a", "{doc}");
+    drop(daemon);
+}
+
+/// Defect 1: on a full disk every store failed, the failure counter stayed at 1, `/healthz`
+/// stayed 200, a "failing" event was added per poll, and freeing space did not resume polling
+/// without a restart. Now: below `[archive] min_free` polls are deferred (no failure counted),
+/// the health says why, one event is published, and polling resumes by itself.
+#[test]
+fn a_disk_short_of_space_defers_polls_says_so_and_polling_resumes_when_space_returns() {
+    let server = FixtureServer::start();
+    server.route(
+        "/a.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk_dir = dir.path().join("disk");
+    let Some(_disk) = SmallDisk::mount(&disk_dir, "48m") else {
+        return;
+    };
+    let home = Gazette::new(&source("a", &server.url("/a.rss"), "interval = \"1s\""));
+    let config = std::fs::read_to_string(home.config_path())
+        .expect("config")
+        .replace(
+            "path = \"archive\"\n",
+            &format!(
+                "path = \"{}\"\nmin_free = \"24MiB\"\n",
+                disk_dir.join("archive").display()
+            ),
+        );
+    std::fs::write(home.config_path(), config).expect("write");
+    let daemon = home.start();
+    let wait = |what: &str, mut done: Box<dyn FnMut() -> bool + '_>| {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !done() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {}",
+                daemon.log.lock().expect("log")
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait("a first poll", Box::new(|| server.hits("/a.rss") >= 1));
+    // leave less than min_free: a filler file
+    let free = {
+        let out = std::process::Command::new("df")
+            .args(["--output=avail", "-B1"])
+            .arg(&disk_dir)
+            .output()
+            .expect("df");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse::<u64>().ok())
+            .expect("free bytes")
+    };
+    let filler = disk_dir.join("filler");
+    let keep = 8 * 1024 * 1024;
+    std::fs::write(&filler, vec![1u8; (free.saturating_sub(keep)) as usize]).expect("fill");
+    wait(
+        "/healthz to say the disk is low",
+        Box::new(|| {
+            let r = http_get(daemon.addr, "/healthz", &[]);
+            r.status == 503 && String::from_utf8_lossy(&r.body).contains("min_free")
+        }),
+    );
+    let hits_low = server.hits("/a.rss");
+    // deferred polls fetch nothing and count no failure
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(server.hits("/a.rss") <= hits_low + 1, "polls are deferred");
+    let status: serde_json::Value =
+        serde_json::from_slice(&http_get(daemon.addr, "/status.json", &[]).body).expect("json");
+    assert_eq!(status["sources"][0]["consecutive_failures"], 0, "{status}");
+    let rss = String::from_utf8_lossy(&http_get(daemon.addr, "/status.rss", &[]).body).into_owned();
+    assert_eq!(
+        rss.matches("archive: disk low").count(),
+        1,
+        "one event: {rss}"
+    );
+    assert!(!rss.contains("a: failing"), "{rss}");
+    // space comes back: polling resumes by itself
+    std::fs::remove_file(&filler).expect("free space");
+    let hits_freed = server.hits("/a.rss");
+    wait(
+        "polling to resume",
+        Box::new(|| server.hits("/a.rss") > hits_freed),
+    );
+    assert_eq!(http_get(daemon.addr, "/healthz", &[]).status, 200);
+    let rss = String::from_utf8_lossy(&http_get(daemon.addr, "/status.rss", &[]).body).into_owned();
+    assert!(rss.contains("archive: disk ok"), "{rss}");
+    drop(daemon);
+}
