@@ -392,6 +392,18 @@ impl Archive {
             );
         }
         let record = sidecar::read(path);
+        if !path.exists()
+            && !accept_loss
+            && let Some(r) = record.as_ref().filter(|r| r.articles > 0)
+        {
+            // a disk that is not mounted looks like this too: never start afresh silently
+            return Err(open_err(format!(
+                "the folder is missing, but {} records {} articles on {}. If you removed the archive on purpose, remove that file too (or run with --accept-loss); otherwise check that its disk is mounted",
+                sidecar::path_for(path).display(),
+                r.articles,
+                r.written.format("%Y-%m-%d %H:%M UTC")
+            )));
+        }
         let as_found = sidecar::preserve_if_shrunk(path, record.as_ref());
         let db = match open_db(path) {
             Ok(db) => db,

@@ -329,7 +329,7 @@ impl Archive {
             let merged = merge::merge(&existing, c, Relation::SameEntry, now);
             let changed = merged != existing;
             batch.exact.remove(&id);
-            batch.articles.insert(id, merged);
+            batch.put(id, merged);
             return Ok(if changed {
                 Outcome::Updated
             } else {
@@ -348,7 +348,7 @@ impl Archive {
         {
             let merged = merge::merge(&existing, c, Relation::SameStory, now);
             batch.exact.remove(&id);
-            batch.articles.insert(id.clone(), merged);
+            batch.put(id.clone(), merged);
             batch.identities.insert(identity_key, id);
             return Ok(Outcome::Duplicate);
         }
@@ -361,7 +361,7 @@ impl Archive {
             // since would have been found above, by its dedup key (this title and date).
             batch.originals.insert(first.clone(), None);
             batch.exact.insert(first.clone(), guess.bytes);
-            batch.articles.insert(first.clone(), guess.article);
+            batch.put(first.clone(), guess.article);
             batch.identities.insert(identity_key, first);
             return Ok(Outcome::New);
         }
@@ -374,9 +374,7 @@ impl Archive {
             attempt += 1;
         };
         batch.originals.insert(id.clone(), None);
-        batch
-            .articles
-            .insert(id.clone(), merge::create(c, id.clone(), now));
+        batch.put(id.clone(), merge::create(c, id.clone(), now));
         batch.identities.insert(identity_key, id);
         Ok(Outcome::New)
     }
@@ -396,9 +394,13 @@ impl Archive {
                 best = Some((gap, id.to_string()));
             }
         };
-        for a in batch.articles.values() {
-            for k in a.dedup_keys.iter().filter(|k| k.title == c.norm_title) {
-                consider(k.published, &a.id);
+        // the batch's own articles with this title, through its title index: scanning them all
+        // made storing a poll quadratic in its entries (20k items: 5.4 s, 80k: 313 s)
+        for id in batch.by_title.get(&c.norm_title).into_iter().flatten() {
+            if let Some(a) = batch.articles.get(id) {
+                for k in a.dedup_keys.iter().filter(|k| k.title == c.norm_title) {
+                    consider(k.published, &a.id);
+                }
             }
         }
         if !self
@@ -445,6 +447,22 @@ pub(super) struct Batch {
     /// The stored form of each new article placed from a guess and not merged into since:
     /// exactly what encoding it again would give.
     exact: HashMap<String, Vec<u8>>,
+    /// Normalized title → ids of the batch's articles that had it as a dedup key (a superset:
+    /// look-ups check the article's keys).
+    by_title: HashMap<String, Vec<String>>,
+}
+
+impl Batch {
+    /// Puts an article's current state in the batch, indexed by its dedup titles.
+    fn put(&mut self, id: String, article: Article) {
+        for k in &article.dedup_keys {
+            let ids = self.by_title.entry(k.title.clone()).or_default();
+            if !ids.contains(&id) {
+                ids.push(id.clone());
+            }
+        }
+        self.articles.insert(id, article);
+    }
 }
 
 /// Index writes that take the stored `before` to `after`.

@@ -176,6 +176,13 @@ pub(super) fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCod
                 )?;
             }
         }
+        if r.skipped > 0 {
+            writeln!(
+                out,
+                "  {} older entries skipped (more than the source's max_entries)",
+                r.skipped
+            )?;
+        }
         for e in &r.article_errors {
             writeln!(out, "  article skipped: {}", redact_text(&e.to_string()))?;
         }

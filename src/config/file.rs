@@ -76,6 +76,7 @@ pub struct FileSource {
     /// HTML sources: only article URLs containing this, or matching `{ regex = "..." }`.
     pub follow: Option<Spanned<FileFollow>>,
     pub max_articles: Option<Spanned<i64>>,
+    pub max_entries: Option<Spanned<i64>>,
     /// Feed sources: fetch the page of summary-only entries and extract the full article.
     pub full_text: Option<bool>,
     pub allow_private: Option<bool>,
@@ -144,6 +145,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "links",
     "follow",
     "max_articles",
+    "max_entries",
     "full_text",
     "allow_private",
 ];

@@ -128,6 +128,8 @@ pub struct Source {
     pub follow: Option<crate::extract::Follow>,
     /// HTML list pages: the newest N links per poll.
     pub max_articles: usize,
+    /// Feeds: the newest N entries stored per poll; the rest are skipped and reported.
+    pub max_entries: usize,
     /// Feeds: fetch the page of summary-only entries and extract the full article.
     pub full_text: bool,
     /// The source's URL may redirect to private, loopback or link-local addresses (otherwise
@@ -690,6 +692,16 @@ impl Validator<'_> {
                 }
             },
         };
+        let max_entries = match &raw.max_entries {
+            None => 500,
+            Some(m) => match usize::try_from(*m.get_ref()) {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    self.push(m, &ctx, "max_entries", "must be between 1 and 1000000");
+                    500
+                }
+            },
+        };
         if self.problems.len() != before {
             return None;
         }
@@ -708,6 +720,7 @@ impl Validator<'_> {
             links,
             follow,
             max_articles,
+            max_entries,
             full_text: raw.full_text.unwrap_or(false),
             allow_private: raw.allow_private.unwrap_or(false),
         })
