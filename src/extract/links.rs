@@ -42,7 +42,7 @@ pub enum LinkError {
 
 /// Feeds a page advertises, in page order.
 pub fn feed_links(html: &str, base: &Url) -> Vec<String> {
-    let doc = Html::parse_document(html);
+    let doc = Html::parse_document(&crate::normalize::shallow(html));
     let s = sel("link[rel~=alternate][href]");
     doc.select(&s)
         .filter(|l| {
@@ -183,7 +183,8 @@ pub fn links(
     selector: Option<&str>,
     follow: Option<&Follow>,
 ) -> Result<Vec<FoundLink>, LinkError> {
-    let doc = Html::parse_document(html);
+    // a page nested too deep is read flattened: its links, not its (hostile) structure
+    let doc = Html::parse_document(&crate::normalize::shallow(html));
     let all = sel("a[href]");
     let chosen: Vec<ElementRef<'_>> = match selector {
         Some(css) => {

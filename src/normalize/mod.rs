@@ -12,7 +12,8 @@ use crate::model::{DateSource, Enclosure};
 use crate::parse::Entry;
 
 pub use text::{
-    MAX_NESTING, html_to_text, nesting_depth, sanitize, sanitized_html_to_text, truncate_words,
+    MAX_NESTING, flatten, html_to_text, nesting_depth, sanitize, sanitized_html_to_text, shallow,
+    truncate_words,
 };
 
 /// A normalized entry, ready for the archive to store or merge.

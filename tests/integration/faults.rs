@@ -832,3 +832,78 @@ fn a_poll_with_more_entries_than_max_entries_stores_the_newest_and_reports_the_r
     ));
     assert!(raised.run(&["poll"]).stdout.contains("2000 new"));
 }
+
+/// Defect 5: deeply nested HTML (100k nested `div`s in an RSS description; a list page nested
+/// as deep) took quadratic time (59 s and 147 s of CPU), and two such sources starved a normal
+/// source of all its polls. Now it is read flattened, in linear time, with its words and links.
+#[test]
+fn deeply_nested_html_is_read_flat_and_never_starves_other_sources() {
+    let n = 100_000;
+    let deep = format!("{}deep words{}", "<div>".repeat(n), "</div>".repeat(n));
+    let escaped = deep.replace('<', "&lt;").replace('>', "&gt;");
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description><item><title>Deep one</title><link>http://x/1</link><description>{escaped}</description></item></channel></rss>"
+    );
+    let server = FixtureServer::start();
+    let list = format!(
+        "<html><body>{}<ul><li><a href=\"/a/1\">First article headline here</a></li><li><a href=\"/a/2\">Second article headline here</a></li><li><a href=\"/a/3\">Third article headline here</a></li></ul>{}</body></html>",
+        "<div>".repeat(n),
+        "</div>".repeat(n)
+    );
+    let page = |t: &str| {
+        format!(
+            "<html><head><title>{t}</title></head><body><article><h1>{t}</h1><p>{}</p></article></body></html>",
+            "Body text of the article. ".repeat(40)
+        )
+    };
+    server.route("/deep.rss", Reply::ok("application/rss+xml", feed));
+    server.route("/list", Reply::ok("text/html", list));
+    for i in 1..=3 {
+        server.route(
+            &format!("/a/{i}"),
+            Reply::ok("text/html", page(&format!("Article {i}"))),
+        );
+    }
+    server.route(
+        "/normal.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    let home = Gazette::new(&format!(
+        "{}{}{}",
+        source("deep", &server.url("/deep.rss"), "interval = \"1s\""),
+        source(
+            "list",
+            &server.url("/list"),
+            "kind = \"html\"\ninterval = \"1s\""
+        ),
+        source("normal", &server.url("/normal.rss"), "interval = \"1s\"")
+    ));
+    let run = home.run(&["poll"]);
+    assert!(run.stdout.contains("deep: 1 new"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("list: 3 new") || run.stdout.contains("list: 2 new"),
+        "{}",
+        run.stdout
+    );
+    let deep_article = home
+        .run(&["articles", "--source", "deep", "--json"])
+        .json_lines();
+    assert!(
+        deep_article[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("deep words")),
+        "the words are kept"
+    );
+    // the daemon keeps polling the normal source meanwhile (it was starved for 100 s)
+    let daemon = home.start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.hits("/normal.rss") < 4 {
+        assert!(
+            Instant::now() < deadline,
+            "the normal source was starved: {} polls",
+            server.hits("/normal.rss")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(daemon);
+}
