@@ -40,6 +40,7 @@ pub struct FileServer {
     pub header_timeout: Option<Spanned<String>>,
     pub idle_timeout: Option<Spanned<String>>,
     pub max_connections: Option<Spanned<i64>>,
+    pub public_status: Option<bool>,
 }
 
 /// `[polling]`: defaults for every source.
@@ -120,6 +121,7 @@ pub const SERVER_KEYS: &[&str] = &[
     "header_timeout",
     "idle_timeout",
     "max_connections",
+    "public_status",
 ];
 pub const POLLING_KEYS: &[&str] = &[
     "interval",

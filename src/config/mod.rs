@@ -74,6 +74,9 @@ pub struct ServerConfig {
     /// Client connections open at once; `None`: as many as the descriptor limit allows with
     /// room left for the archive and the poller.
     pub max_connections: Option<usize>,
+    /// `/status*`, `/metrics` and `/healthz`'s detail for everyone (true), or for loopback
+    /// clients only (false).
+    pub public_status: bool,
 }
 
 /// `[polling]`: defaults every source inherits.
@@ -411,6 +414,7 @@ impl Validator<'_> {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
             max_connections: None,
+            public_status: true,
         };
         let mut base_url_given = false;
         if let Some(s) = &raw.server {
@@ -443,6 +447,9 @@ impl Validator<'_> {
                 server.idle_timeout = self
                     .duration(x, "[server]", "idle_timeout")
                     .unwrap_or(server.idle_timeout);
+            }
+            if let Some(p) = s.public_status {
+                server.public_status = p;
             }
             if let Some(x) = &s.max_connections {
                 match usize::try_from(*x.get_ref()) {

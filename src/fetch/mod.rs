@@ -184,6 +184,14 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// Whether reqwest will send requests through a proxy from the environment.
+fn proxy_configured() -> bool {
+    ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"].iter().any(|v| {
+        std::env::var_os(v).is_some_and(|x| !x.is_empty())
+            || std::env::var_os(v.to_ascii_lowercase()).is_some_and(|x| !x.is_empty())
+    })
+}
+
 /// Where a source's own URL may redirect: to its own host and port, or elsewhere only to
 /// http(s) URLs whose host is (or resolves only to) public addresses. With a proxy configured
 /// the name is resolved here, before the proxy is asked, so a private target is refused
@@ -250,6 +258,30 @@ impl Guard {
         match literal {
             Some(ip) if !is_public(ip) => Err(format!("{ip} is not a public address")),
             _ => Ok(()),
+        }
+    }
+
+    /// With a proxy in the environment, reqwest asks the proxy for the name and never
+    /// resolves it here, so the resolver's check is skipped: resolve and check the name before
+    /// the request goes out (a private target is refused, not proxied).
+    async fn check_resolved(&self, url: &Url) -> Result<(), String> {
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Ok(());
+        };
+        if self.is_trusted(host) || !proxy_configured() {
+            return Ok(());
+        }
+        let port = url.port_or_known_default().unwrap_or(80);
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect();
+        match addrs.iter().find(|a| !is_public(a.ip())) {
+            Some(a) => Err(format!(
+                "{host} resolves to {}, a non-public address; links found in content may not reach private networks (not sent to the proxy)",
+                a.ip()
+            )),
+            None => Ok(()),
         }
     }
 
@@ -357,16 +389,18 @@ impl Fetcher {
         let mut hops = 0;
         let mut response = loop {
             if let Some(guard) = &self.guard {
-                guard
-                    .check_url(&current)
-                    .map_err(|reason| FetchError::Refused {
-                        url: name.clone(),
-                        reason: if hops > 0 {
-                            format!("redirect to {current} refused: {reason}")
-                        } else {
-                            reason
-                        },
-                    })?;
+                let checked = match guard.check_url(&current) {
+                    Ok(()) => guard.check_resolved(&current).await,
+                    Err(e) => Err(e),
+                };
+                checked.map_err(|reason| FetchError::Refused {
+                    url: name.clone(),
+                    reason: if hops > 0 {
+                        format!("redirect to {current} refused: {reason}")
+                    } else {
+                        reason
+                    },
+                })?;
             }
             let mut request = self.client.get(current.clone());
             if let Some(etag) = validators.etag {

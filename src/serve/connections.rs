@@ -130,8 +130,8 @@ pub async fn serve(
             _ = shutdown.cancelled() => break,
             a = listener.accept() => a,
         };
-        let stream = match accepted {
-            Ok((s, _)) => s,
+        let (stream, peer) = match accepted {
+            Ok(s) => s,
             Err(e) => {
                 // out of descriptors (EMFILE/ENFILE) or a connection reset before accept:
                 // make room and go on; never stop serving
@@ -173,7 +173,7 @@ pub async fn serve(
         };
         let (app, registry, shutdown) = (app.clone(), Arc::clone(&registry), shutdown.clone());
         tracker.spawn(async move {
-            serve_one(stream, app, Arc::clone(&conn), limits, shutdown).await;
+            serve_one(stream, peer, app, Arc::clone(&conn), limits, shutdown).await;
             lock(&registry).open.remove(&id);
         });
     }
@@ -205,6 +205,7 @@ fn evict_idle(registry: &Mutex<Registry>, n: usize) -> usize {
 
 async fn serve_one(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     app: Router,
     conn: Arc<Conn>,
     limits: ServerLimits,
@@ -216,7 +217,10 @@ async fn serve_one(
     });
     let service = {
         let conn = Arc::clone(&conn);
-        hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            // who is asking, for the routes only loopback may see (`public_status = false`)
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             // the head is complete: the header timeout no longer applies
             conn.head_started.store(0, Ordering::Release);
             conn.in_flight.fetch_add(1, Ordering::AcqRel);

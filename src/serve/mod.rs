@@ -175,10 +175,17 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", axum::routing::get(index))
         .route("/healthz", axum::routing::get(healthz))
-        .route("/status", axum::routing::get(status_page))
-        .route("/status.json", axum::routing::get(status_json))
-        .route("/status.rss", axum::routing::get(status_rss))
-        .route("/metrics", axum::routing::get(metrics_text))
+        .merge(
+            Router::new()
+                .route("/status", axum::routing::get(status_page))
+                .route("/status.json", axum::routing::get(status_json))
+                .route("/status.rss", axum::routing::get(status_rss))
+                .route("/metrics", axum::routing::get(metrics_text))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    Arc::clone(&state),
+                    operators_only,
+                )),
+        )
         .route(
             "/sources.opml",
             axum::routing::get(|State(state): State<Arc<AppState>>| async move {
@@ -316,6 +323,37 @@ fn opml_response(body: String) -> Response {
 }
 
 /// Counts every request by its route pattern (not the raw path: bounded label values).
+/// Whether a client may see the operators' pages (`/status*`, `/metrics`, `/healthz` detail):
+/// everyone while `[server] public_status` is true (the default), else loopback clients only.
+pub fn may_see_status(public: bool, peer: Option<SocketAddr>) -> bool {
+    public
+        || peer.is_some_and(|p| match p.ip() {
+            std::net::IpAddr::V4(v4) => v4.is_loopback(),
+            std::net::IpAddr::V6(v6) => {
+                v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+            }
+        })
+}
+
+fn peer_of(req: &axum::extract::Request) -> Option<SocketAddr> {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+}
+
+/// `public_status = false`: the operators' pages answer 404 to everyone but loopback.
+async fn operators_only(
+    State(state): State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if may_see_status(state.config().server.public_status, peer_of(&req)) {
+        next.run(req).await
+    } else {
+        (StatusCode::NOT_FOUND, "not found\n").into_response()
+    }
+}
+
 async fn count_requests(
     State(state): State<Arc<AppState>>,
     req: axum::extract::Request,
@@ -453,7 +491,25 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
     .into_response()
 }
 
-async fn healthz(State(state): State<Arc<AppState>>) -> Response {
+/// `/healthz`: the archive's and the sources' health; to clients that may not see the
+/// operators' pages, only the status code and `{"status": …}`.
+async fn healthz(State(state): State<Arc<AppState>>, req: axum::extract::Request) -> Response {
+    let visible = may_see_status(state.config().server.public_status, peer_of(&req));
+    let full = healthz_detail(State(state)).await;
+    if visible {
+        return full;
+    }
+    let status = full.status();
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::json!({ "status": if status.is_success() { "ok" } else { "unavailable" } })
+            .to_string(),
+    )
+        .into_response()
+}
+
+async fn healthz_detail(State(state): State<Arc<AppState>>) -> Response {
     if let Err(e) = state.archive.check() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -593,4 +649,30 @@ async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
         state.archive.len(),
         state.config().sources.iter().filter(|s| s.enabled).count()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_pages_are_for_loopback_when_status_is_not_public() {
+        let addr = |s: &str| Some(s.parse::<SocketAddr>().expect("addr"));
+        // (public_status, peer, may see)
+        let cases = [
+            (true, addr("203.0.113.5:4000"), true),
+            (true, None, true),
+            (false, addr("127.0.0.1:4000"), true),
+            (false, addr("127.8.9.10:4000"), true),
+            (false, addr("[::1]:4000"), true),
+            (false, addr("[::ffff:127.0.0.1]:4000"), true),
+            (false, addr("203.0.113.5:4000"), false),
+            (false, addr("192.168.1.20:4000"), false),
+            (false, addr("[2001:db8::1]:4000"), false),
+            (false, None, false),
+        ];
+        for (public, peer, want) in cases {
+            assert_eq!(may_see_status(public, peer), want, "{public} {peer:?}");
+        }
+    }
 }

@@ -907,3 +907,66 @@ fn deeply_nested_html_is_read_flat_and_never_starves_other_sources() {
     }
     drop(daemon);
 }
+
+/// Defect 10: with `HTTP_PROXY` set, the guard on links found in content was bypassed (the
+/// proxy was asked for a private hostname).
+#[test]
+fn with_a_proxy_configured_private_hostnames_in_content_are_refused_before_the_proxy() {
+    let server = FixtureServer::start();
+    let port = server.addr.port();
+    server.route(
+        "/list",
+        Reply::ok(
+            "text/html",
+            format!(
+                "<html><body><ul class=\"l\"><li><a href=\"http://localhost:{port}/a/1\">Loopback under a name</a></li><li><a href=\"/a/2\">Own host article</a></li></ul></body></html>"
+            ),
+        ),
+    );
+    let page = "<html><head><title>Own</title></head><body><article><h1>Own host article</h1><p>Body text of the article that is long enough to keep around for the extractor.</p></article></body></html>";
+    server.route("/a/2", Reply::ok("text/html", page));
+    let home = Gazette::new(&source(
+        "list",
+        &server.url("/list"),
+        "kind = \"html\"\nlinks = \"ul.l a\"\ntimeout = \"5s\"",
+    ));
+    let out = home
+        .command()
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .env("NO_PROXY", "127.0.0.1")
+        .arg("poll")
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let skipped: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("article skipped"))
+        .collect();
+    assert!(
+        skipped.iter().any(|l| l.contains("localhost")
+            && l.contains("non-public")
+            && l.contains("not sent to the proxy")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("127.0.0.1:9"),
+        "the proxy was never asked: {stdout}"
+    );
+}
+
+/// `[server] public_status = false` keeps `/status*`, `/metrics` and `/healthz`'s detail for
+/// loopback clients (the decision for other addresses is table-tested in `serve`); the
+/// connection layer tells handlers who is asking.
+#[test]
+fn status_pages_stay_available_on_loopback_when_not_public() {
+    let home = Gazette::new("[server]\nlisten = \"127.0.0.1:0\"\npublic_status = false\n");
+    let daemon = home.start();
+    for path in ["/status", "/status.json", "/status.rss", "/metrics"] {
+        assert_eq!(http_get(daemon.addr, path, &[]).status, 200, "{path}");
+    }
+    let health = http_get(daemon.addr, "/healthz", &[]);
+    assert!(
+        String::from_utf8_lossy(&health.body).contains("\"sources\""),
+        "loopback sees the detail"
+    );
+}
