@@ -7,7 +7,21 @@ impl Archive {
     /// Writes `ops` in one transaction. The index entries among them are first applied to the
     /// chunks they fall in, which are read outside the transaction: `_held` (the write lock)
     /// is what keeps those reads current until the transaction commits.
-    pub(super) fn apply(&self, _held: &MutexGuard<'_, ()>, ops: &[Op]) -> Result<(), ArchiveError> {
+    pub(super) fn apply(&self, held: &MutexGuard<'_, ()>, ops: &[Op]) -> Result<(), ArchiveError> {
+        let applied = self.apply_ops(held, ops);
+        if let Err(ArchiveError::Storage(sled::Error::Io(e))) = &applied {
+            // sled 0.34 stops writing after its log write fails (a full disk): every later
+            // write fails too, space freed or not, until the archive is opened again
+            if !self.write_failed.swap(true, Ordering::AcqRel) {
+                tracing::error!(
+                    "the archive could not write its log ({e}); it takes no more writes until gazette restarts (the service manager's watchdog restarts it)"
+                );
+            }
+        }
+        applied
+    }
+
+    fn apply_ops(&self, _held: &MutexGuard<'_, ()>, ops: &[Op]) -> Result<(), ArchiveError> {
         self.seen.note(ops.iter().filter_map(|op| match op {
             Op::Put(Tree::Articles, k, _) => Some((Kind::Id, &k[..])),
             Op::Put(Tree::Identity, k, _) => Some((Kind::Identity, &k[..])),

@@ -104,6 +104,11 @@ pub enum ArchiveError {
     Locked { path: PathBuf, reason: String },
     #[error("archive storage error: {0}")]
     Storage(#[from] sled::Error),
+    #[error(
+        "archive {} could not write its log (a full disk?) and takes no more writes until gazette restarts; free space, then restart it (under systemd, the watchdog does)",
+        path.display()
+    )]
+    WriteFailed { path: PathBuf },
     #[error("archive record {key:?} is unreadable: {reason} (run `gazette verify`)")]
     Corrupt { key: String, reason: String },
     /// sled opened the archive but it holds fewer articles than its record says: its files
@@ -267,6 +272,8 @@ pub struct Archive {
     dedup_window: chrono::Duration,
     /// Records found unreadable while serving since the archive was opened.
     unreadable: AtomicU64,
+    /// A write failed in sled's log (I/O error): sled takes no more writes until reopened.
+    write_failed: AtomicBool,
 }
 
 /// One tree write inside the poll transaction.
@@ -517,6 +524,7 @@ impl Archive {
             seen_tried: AtomicBool::new(false),
             recurate_lock: Mutex::new(()),
             unreadable: AtomicU64::new(0),
+            write_failed: AtomicBool::new(false),
             dedup_window: chrono::Duration::from_std(dedup_window)
                 .unwrap_or(chrono::Duration::hours(48)),
         };
@@ -699,6 +707,11 @@ impl Archive {
 
     /// Whether the archive can be read (for `/healthz`).
     pub fn check(&self) -> Result<(), ArchiveError> {
+        if self.write_failed.load(Ordering::Acquire) {
+            return Err(ArchiveError::WriteFailed {
+                path: self.path.clone(),
+            });
+        }
         self.meta.get(SCHEMA_KEY)?;
         self.articles.first()?;
         Ok(())

@@ -375,7 +375,9 @@ impl Poller {
             }
             Err(reason) => {
                 let transient = reason.is_transient();
-                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                // counted from before the poll: a store that failed after the fetch succeeded
+                // had already reset the counter in `succeed`
+                state.consecutive_failures = prev_failures.saturating_add(1);
                 // what is stored is shown on pages and feeds: no credentials in it
                 let shown = redact_text(&reason.to_string());
                 state.last_error = Some(shown.clone());

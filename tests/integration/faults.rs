@@ -970,3 +970,93 @@ fn status_pages_stay_available_on_loopback_when_not_public() {
         "loopback sees the detail"
     );
 }
+
+/// Defect 1 (writes that fail): with the disk full, every store failed and the failure
+/// counter stayed at 1 (the failure could not be recorded either), so the source was polled at
+/// its interval forever and `/healthz` stayed 200. Now failures count (a state that cannot be
+/// written is kept in memory) and back off, and since sled takes no more writes after its log
+/// write failed, `/healthz` answers 503 and the watchdog stops, so the service manager
+/// restarts gazette.
+#[test]
+fn stores_failing_on_a_full_disk_back_off_and_the_daemon_says_it_needs_a_restart() {
+    let server = FixtureServer::start();
+    server.sequence(
+        "/v.rss",
+        (0..200u64)
+            .map(|k| {
+                Reply::ok(
+                    "application/rss+xml",
+                    varied_feed(40)
+                        .replace("Story ", &format!("Poll {k} story "))
+                        .replace("<guid>g", &format!("<guid>p{k}-")),
+                )
+            })
+            .collect(),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let disk_dir = dir.path().join("disk");
+    let Some(_disk) = SmallDisk::mount(&disk_dir, "16m") else {
+        return;
+    };
+    let home = Gazette::new(&source("v", &server.url("/v.rss"), "interval = \"1s\""));
+    let config = std::fs::read_to_string(home.config_path())
+        .expect("config")
+        .replace(
+            "path = \"archive\"\n",
+            &format!(
+                "path = \"{}\"\nmin_free = \"1KiB\"\n",
+                disk_dir.join("archive").display()
+            ),
+        );
+    std::fs::write(home.config_path(), config).expect("write");
+    let daemon = home.start();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.hits("/v.rss") < 2 {
+        assert!(Instant::now() < deadline, "never polled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // fill the disk to the last byte
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(disk_dir.join("filler")).expect("filler");
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let small = [0u8; 512];
+        while f.write_all(&small).is_ok() {}
+        // one page back: more free than min_free, so polls are not deferred, yet far less
+        // than a poll writes, so its store fails with ENOSPC
+        let len = f.metadata().expect("len").len();
+        f.set_len(len.saturating_sub(8192)).expect("truncate");
+    }
+    // wait until storing fails, then count polls over 20 s: at a 1 s interval that was about
+    // 20; deferred (or backing off) it is a handful
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !daemon.log.lock().expect("log").contains("No space left") {
+        assert!(
+            Instant::now() < deadline,
+            "storing never failed: {}",
+            daemon.log.lock().expect("log")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let before = server.hits("/v.rss");
+    std::thread::sleep(Duration::from_secs(20));
+    let polls = server.hits("/v.rss") - before;
+    let log = daemon.log.lock().expect("log").clone();
+    assert!(polls <= 8, "{polls} polls in 20 s: no backoff\n{log}");
+    // the disk then reads as full (polls deferred), or failures count and back off
+    assert!(
+        log.contains("polls are deferred") || log.contains("failures=3"),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+    let health = http_get(daemon.addr, "/healthz", &[]);
+    assert_eq!(health.status, 503);
+    assert!(
+        String::from_utf8_lossy(&health.body).contains("restart"),
+        "{}",
+        String::from_utf8_lossy(&health.body)
+    );
+    let _ = std::fs::remove_file(disk_dir.join("filler"));
+    drop(daemon);
+}
