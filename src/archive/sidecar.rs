@@ -139,12 +139,9 @@ pub fn set_aside_empty_snapshots(archive: &Path) -> Vec<PathBuf> {
     moved
 }
 
-/// The snapshots a user could restore from (`backups/` beside the archive), newest first.
-pub fn backups_near(archive: &Path) -> Vec<PathBuf> {
-    let dir = archive
-        .parent()
-        .map_or_else(|| PathBuf::from("backups"), |p| p.join("backups"));
-    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// The snapshots (`gazette-<time>.jsonl.gz`) in `dir`, oldest first (their names sort by time).
+pub fn snapshots_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
                 .map(|e| e.path())
@@ -156,7 +153,16 @@ pub fn backups_near(archive: &Path) -> Vec<PathBuf> {
                 .collect()
         })
         .unwrap_or_default();
-    found.sort();
+    files.sort();
+    files
+}
+
+/// The snapshots a user could restore from (`backups/` beside the archive), newest first.
+pub fn backups_near(archive: &Path) -> Vec<PathBuf> {
+    let dir = archive
+        .parent()
+        .map_or_else(|| PathBuf::from("backups"), |p| p.join("backups"));
+    let mut found = snapshots_in(&dir);
     found.reverse();
     found
 }

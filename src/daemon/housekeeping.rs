@@ -30,20 +30,7 @@ pub enum BackupError {
 
 /// The snapshots in `dir`, oldest first (their names sort by time).
 pub fn snapshots(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(PREFIX) && n.ends_with(SUFFIX))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
+    crate::archive::sidecar::snapshots_in(dir)
 }
 
 fn snapshot_time(path: &Path) -> Option<DateTime<Utc>> {

@@ -308,6 +308,30 @@ impl Drop for SmallDisk {
     }
 }
 
+/// A gazette home whose archive is on a tmpfs of `size` under `dir`, with `[archive]
+/// min_free`; `None` where this process may not mount (the test then skips, saying so).
+fn home_on_small_disk(
+    dir: &tempfile::TempDir,
+    size: &str,
+    min_free: &str,
+    sources: &str,
+) -> Option<(SmallDisk, std::path::PathBuf, Gazette)> {
+    let disk_dir = dir.path().join("disk");
+    let disk = SmallDisk::mount(&disk_dir, size)?;
+    let home = Gazette::new(sources);
+    let config = std::fs::read_to_string(home.config_path())
+        .expect("config")
+        .replace(
+            "path = \"archive\"\n",
+            &format!(
+                "path = \"{}\"\nmin_free = \"{min_free}\"\n",
+                disk_dir.join("archive").display()
+            ),
+        );
+    std::fs::write(home.config_path(), config).expect("write");
+    Some((disk, disk_dir, home))
+}
+
 /// Defect 1 (backups): on a full disk, backups were left as 0-byte `.tmp` files, forever.
 #[test]
 fn failed_backups_on_a_full_disk_leave_no_temporary_files_and_stale_ones_are_removed() {
@@ -705,21 +729,14 @@ fn a_disk_short_of_space_defers_polls_says_so_and_polling_resumes_when_space_ret
         Reply::ok("application/rss+xml", fixture("same-story.rss")),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let disk_dir = dir.path().join("disk");
-    let Some(_disk) = SmallDisk::mount(&disk_dir, "48m") else {
+    let Some((_disk, disk_dir, home)) = home_on_small_disk(
+        &dir,
+        "48m",
+        "24MiB",
+        &source("a", &server.url("/a.rss"), "interval = \"1s\""),
+    ) else {
         return;
     };
-    let home = Gazette::new(&source("a", &server.url("/a.rss"), "interval = \"1s\""));
-    let config = std::fs::read_to_string(home.config_path())
-        .expect("config")
-        .replace(
-            "path = \"archive\"\n",
-            &format!(
-                "path = \"{}\"\nmin_free = \"24MiB\"\n",
-                disk_dir.join("archive").display()
-            ),
-        );
-    std::fs::write(home.config_path(), config).expect("write");
     let daemon = home.start();
     let wait = |what: &str, mut done: Box<dyn FnMut() -> bool + '_>| {
         let deadline = Instant::now() + Duration::from_secs(90);
@@ -994,21 +1011,14 @@ fn stores_failing_on_a_full_disk_back_off_and_the_daemon_says_it_needs_a_restart
             .collect(),
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let disk_dir = dir.path().join("disk");
-    let Some(_disk) = SmallDisk::mount(&disk_dir, "16m") else {
+    let Some((_disk, disk_dir, home)) = home_on_small_disk(
+        &dir,
+        "16m",
+        "1KiB",
+        &source("v", &server.url("/v.rss"), "interval = \"1s\""),
+    ) else {
         return;
     };
-    let home = Gazette::new(&source("v", &server.url("/v.rss"), "interval = \"1s\""));
-    let config = std::fs::read_to_string(home.config_path())
-        .expect("config")
-        .replace(
-            "path = \"archive\"\n",
-            &format!(
-                "path = \"{}\"\nmin_free = \"1KiB\"\n",
-                disk_dir.join("archive").display()
-            ),
-        );
-    std::fs::write(home.config_path(), config).expect("write");
     let daemon = home.start();
     let deadline = Instant::now() + Duration::from_secs(60);
     while server.hits("/v.rss") < 2 {
