@@ -55,6 +55,7 @@ pub struct FilePolling {
     pub per_host: Option<Spanned<i64>>,
     pub host_delay: Option<Spanned<String>>,
     pub max_interval: Option<Spanned<String>>,
+    pub cpu_budget: Option<Spanned<String>>,
 }
 
 /// One `[[source]]`.
@@ -132,6 +133,7 @@ pub const POLLING_KEYS: &[&str] = &[
     "per_host",
     "host_delay",
     "max_interval",
+    "cpu_budget",
 ];
 pub const SOURCE_KEYS: &[&str] = &[
     "id",

@@ -93,6 +93,9 @@ pub struct PollingConfig {
     pub per_host: usize,
     /// Minimum time between the starts of two requests to one host.
     pub host_delay: Duration,
+    /// CPU time one document may take to read; a document over it is dropped and its poll
+    /// fails (so a source whose documents stall the CPU backs off and shows "failing").
+    pub cpu_budget: Duration,
     /// The longest gap between two polls of a source, whatever the feed or server asks for
     /// and however long a failing source backs off.
     pub max_interval: Duration,
@@ -122,6 +125,8 @@ pub struct Source {
     pub interval: Duration,
     pub timeout: Duration,
     pub max_body: u64,
+    /// `[polling] cpu_budget`.
+    pub cpu_budget: Duration,
     pub user_agent: String,
     pub enabled: bool,
     pub tags: Vec<String>,
@@ -480,6 +485,7 @@ impl Validator<'_> {
             concurrency: 16,
             per_host: 2,
             host_delay: Duration::from_millis(500),
+            cpu_budget: Duration::from_secs(10),
             max_interval: Duration::from_secs(24 * 3600),
         };
         if let Some(p) = &raw.polling {
@@ -524,6 +530,11 @@ impl Validator<'_> {
                 polling.max_interval = self
                     .duration(x, ctx, "max_interval")
                     .unwrap_or(polling.max_interval);
+            }
+            if let Some(x) = &p.cpu_budget {
+                polling.cpu_budget = self
+                    .duration(x, ctx, "cpu_budget")
+                    .unwrap_or(polling.cpu_budget);
             }
         }
 
@@ -722,6 +733,7 @@ impl Validator<'_> {
             timeout,
             max_body,
             user_agent: polling.user_agent.clone(),
+            cpu_budget: polling.cpu_budget,
             enabled: raw.enabled.unwrap_or(true),
             tags,
             links,

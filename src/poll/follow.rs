@@ -42,11 +42,12 @@ pub(super) async fn blocking_read(
     let id = source.id.clone();
     let tz = source.timezone;
     let shown = url.to_string();
-    let limit = source.max_body;
+    let (limit, budget) = (source.max_body, source.cpu_budget);
     workers
         .on_cpu(move || {
+            let started = super::read::thread_cpu_time();
             let inflated = crate::decode::inflate_within(&body, limit)?;
-            read_as(
+            let doc = read_as(
                 inflated.as_deref().unwrap_or(&body),
                 content_type.as_deref(),
                 Some(&url),
@@ -54,7 +55,14 @@ pub(super) async fn blocking_read(
                 tz,
                 now,
                 how,
-            )
+            )?;
+            // a budget checked after the fact: a parse cannot be stopped half-way, but a
+            // source whose documents stall the CPU fails and backs off instead of showing "ok"
+            let spent = super::read::thread_cpu_time().saturating_sub(started);
+            if spent > budget {
+                return Err(super::read::ReadError::OverBudget { spent, budget });
+            }
+            Ok(doc)
         })
         .await
         .map_err(|error| PollError::ReadJob {

@@ -22,6 +22,33 @@ pub enum ReadError {
     Links(#[from] LinkError),
     #[error(transparent)]
     TooBig(#[from] crate::decode::TooBig),
+    #[error(
+        "reading it took {spent:.1?} of CPU, over the {budget:?} budget per document ([polling] cpu_budget); dropped"
+    )]
+    OverBudget {
+        spent: std::time::Duration,
+        budget: std::time::Duration,
+    },
+}
+
+/// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`): what a document's reading
+/// cost, whatever else the machine did meanwhile.
+pub fn thread_cpu_time() -> std::time::Duration {
+    #[cfg(unix)]
+    {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes into the struct it is given.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } == 0 {
+            return std::time::Duration::new(
+                u64::try_from(ts.tv_sec).unwrap_or(0),
+                u32::try_from(ts.tv_nsec).unwrap_or(0),
+            );
+        }
+    }
+    std::time::Duration::ZERO
 }
 
 /// A feed read the way a poll reads it.

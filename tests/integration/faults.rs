@@ -1070,3 +1070,38 @@ fn stores_failing_on_a_full_disk_back_off_and_the_daemon_says_it_needs_a_restart
     let _ = std::fs::remove_file(disk_dir.join("filler"));
     drop(daemon);
 }
+
+/// "Sources that stall the CPU show 'ok'": a document whose reading takes more CPU than
+/// `[polling] cpu_budget` is dropped and its poll fails, so the source backs off and shows
+/// "failing" (here with a budget no real document fits in).
+#[test]
+fn a_document_over_the_cpu_budget_fails_its_poll_instead_of_showing_ok() {
+    let server = FixtureServer::start();
+    server.route(
+        "/big.rss",
+        Reply::ok("application/rss+xml", varied_feed(300)),
+    );
+    server.route(
+        "/small.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    let home = Gazette::new(&format!(
+        "[polling]\ncpu_budget = \"1ms\"\n\n{}",
+        source("big", &server.url("/big.rss"), "")
+    ));
+    let run = home.run(&["poll"]);
+    assert!(
+        run.stdout.contains("big: failed: reading")
+            && run
+                .stdout
+                .contains("budget per document ([polling] cpu_budget)"),
+        "{}",
+        run.stdout
+    );
+    let status = home.run(&["status", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).expect("json");
+    assert_eq!(doc["sources"][0]["state"], "failing", "{doc}");
+    // the default budget lets ordinary documents through
+    let fine = Gazette::new(&source("small", &server.url("/small.rss"), ""));
+    assert!(fine.run(&["poll"]).stdout.contains("2 new"));
+}
