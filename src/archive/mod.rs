@@ -543,6 +543,12 @@ impl Archive {
     /// Records that the archive holds at least `articles` (lowered before articles are
     /// removed, so a crash while removing never looks like damage).
     fn write_floor(&self, articles: u64, clean: Option<DateTime<Utc>>) {
+        // `articles` was counted before this flush, so every one of them is on disk when the
+        // record says so: a record ahead of the disk would make a crash look like damage
+        if let Err(e) = self.db.flush() {
+            tracing::warn!("not recording the article count: flushing failed: {e}");
+            return;
+        }
         let record = sidecar::Sidecar {
             articles,
             written: Utc::now(),
