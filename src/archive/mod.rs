@@ -534,37 +534,6 @@ impl Archive {
         Ok(archive)
     }
 
-    /// Records how many articles the archive holds now (see [`sidecar`]); `clean` marks a
-    /// clean shutdown. A failure to write it is logged: it guards the archive, it is not it.
-    pub fn write_sidecar(&self, clean: Option<DateTime<Utc>>) {
-        self.write_floor(self.len() as u64, clean);
-    }
-
-    /// Records that the archive holds at least `articles` (lowered before articles are
-    /// removed, so a crash while removing never looks like damage).
-    fn write_floor(&self, articles: u64, clean: Option<DateTime<Utc>>) {
-        // `articles` was counted before this flush, so every one of them is on disk when the
-        // record says so: a record ahead of the disk would make a crash look like damage
-        if let Err(e) = self.db.flush() {
-            tracing::warn!("not recording the article count: flushing failed: {e}");
-            return;
-        }
-        let record = sidecar::Sidecar {
-            articles,
-            written: Utc::now(),
-            clean_shutdown: clean
-                .or_else(|| sidecar::read(&self.path).and_then(|r| r.clean_shutdown)),
-            bytes: self.size_on_disk(),
-            db_len: std::fs::metadata(sidecar::db_file(&self.path)).map_or(0, |m| m.len()),
-        };
-        if let Err(e) = sidecar::write(&self.path, &record) {
-            tracing::warn!(
-                "cannot write {}: {e}",
-                sidecar::path_for(&self.path).display()
-            );
-        }
-    }
-
     /// Bytes free (for an unprivileged writer) on the archive's filesystem; `None` when the
     /// system cannot tell (statvfs(3)).
     pub fn free_space(&self) -> Option<u64> {
@@ -586,36 +555,9 @@ impl Archive {
         }
     }
 
-    /// Writes events that belong to no source's poll (the archive's own: disk space).
-    pub fn note_events(&self, events: &[SourceEvent]) -> Result<(), ArchiveError> {
-        let guard = self
-            .write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut ops = Vec::new();
-        event_ops(events, &mut ops)?;
-        self.apply(&guard, &ops)?;
-        drop(guard);
-        self.db.flush()?;
-        Ok(())
-    }
-
     /// Records found unreadable while serving since the archive was opened (`/healthz`).
     pub fn unreadable_seen(&self) -> u64 {
         self.unreadable.load(Ordering::Relaxed)
-    }
-
-    /// The loss accepted when the archive was last opened with `--accept-loss`, if it was.
-    pub fn accepted_loss(&self) -> Option<String> {
-        let v = self.meta.get(ACCEPTED_LOSS).ok()??;
-        let note: serde_json::Value = serde_json::from_slice(&v).ok()?;
-        Some(format!(
-            "opened with --accept-loss on {}: it held {} articles of the {} recorded on {}; restore a snapshot with `gazette import` if that was not intended",
-            note["at"].as_str().unwrap_or("?"),
-            note["held"],
-            note["recorded"],
-            note["recorded_at"].as_str().unwrap_or("?")
-        ))
     }
 
     /// Keep articles only this long after publication (`[archive] retention`).

@@ -139,16 +139,21 @@ pub fn set_aside_empty_snapshots(archive: &Path) -> Vec<PathBuf> {
     moved
 }
 
-/// The snapshots (`gazette-<time>.jsonl.gz`) in `dir`, oldest first (their names sort by time).
+/// How snapshot files are named: `gazette-<time>.jsonl.gz` (written by the daemon's
+/// housekeeping, restored with `gazette import`).
+pub const SNAPSHOT_PREFIX: &str = "gazette-";
+pub const SNAPSHOT_SUFFIX: &str = ".jsonl.gz";
+
+/// The snapshots in `dir`, oldest first (their names sort by time).
 pub fn snapshots_in(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
                 .map(|e| e.path())
                 .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("gazette-") && n.ends_with(".jsonl.gz"))
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.starts_with(SNAPSHOT_PREFIX) && n.ends_with(SNAPSHOT_SUFFIX)
+                    })
                 })
                 .collect()
         })
@@ -165,6 +170,48 @@ pub fn backups_near(archive: &Path) -> Vec<PathBuf> {
     let mut found = snapshots_in(&dir);
     found.reverse();
     found
+}
+
+impl super::Archive {
+    /// Records how many articles the archive holds now (see [`sidecar`]); `clean` marks a
+    /// clean shutdown. A failure to write it is logged: it guards the archive, it is not it.
+    pub fn write_sidecar(&self, clean: Option<DateTime<Utc>>) {
+        self.write_floor(self.len() as u64, clean);
+    }
+
+    /// Records that the archive holds at least `articles` (lowered before articles are
+    /// removed, so a crash while removing never looks like damage).
+    pub(super) fn write_floor(&self, articles: u64, clean: Option<DateTime<Utc>>) {
+        // `articles` was counted before this flush, so every one of them is on disk when the
+        // record says so: a record ahead of the disk would make a crash look like damage
+        if let Err(e) = self.db.flush() {
+            tracing::warn!("not recording the article count: flushing failed: {e}");
+            return;
+        }
+        let record = Sidecar {
+            articles,
+            written: Utc::now(),
+            clean_shutdown: clean.or_else(|| read(&self.path).and_then(|r| r.clean_shutdown)),
+            bytes: self.size_on_disk(),
+            db_len: std::fs::metadata(db_file(&self.path)).map_or(0, |m| m.len()),
+        };
+        if let Err(e) = write(&self.path, &record) {
+            tracing::warn!("cannot write {}: {e}", path_for(&self.path).display());
+        }
+    }
+
+    /// The loss accepted when the archive was last opened with `--accept-loss`, if it was.
+    pub fn accepted_loss(&self) -> Option<String> {
+        let v = self.meta.get(super::ACCEPTED_LOSS).ok()??;
+        let note: serde_json::Value = serde_json::from_slice(&v).ok()?;
+        Some(format!(
+            "opened with --accept-loss on {}: it held {} articles of the {} recorded on {}; restore a snapshot with `gazette import` if that was not intended",
+            note["at"].as_str().unwrap_or("?"),
+            note["held"],
+            note["recorded"],
+            note["recorded_at"].as_str().unwrap_or("?")
+        ))
+    }
 }
 
 #[cfg(test)]

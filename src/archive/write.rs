@@ -272,18 +272,35 @@ impl Archive {
         state: &PollState,
         events: &[SourceEvent],
     ) -> Result<Commit, ArchiveError> {
+        self.note(Some((source, state)), events)
+    }
+
+    /// Writes events that belong to no source's poll (the archive's own: disk space), not yet
+    /// durable.
+    pub fn note_events(&self, events: &[SourceEvent]) -> Result<Commit, ArchiveError> {
+        self.note(None, events)
+    }
+
+    fn note(
+        &self,
+        state: Option<(&str, &PollState)>,
+        events: &[SourceEvent],
+    ) -> Result<Commit, ArchiveError> {
         let guard = self
             .write_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut ops = Vec::new();
         event_ops(events, &mut ops)?;
-        ops.push(Op::Put(
-            Tree::Sources,
-            source.as_bytes().to_vec(),
-            encode(state)?,
-        ));
+        if let Some((source, state)) = state {
+            ops.push(Op::Put(
+                Tree::Sources,
+                source.as_bytes().to_vec(),
+                encode(state)?,
+            ));
+        }
         self.apply(&guard, &ops)?;
+        // under the write lock: numbers follow the order of the writes
         let seq = self.committed.fetch_add(1, Ordering::AcqRel) + 1;
         drop(guard);
         Ok(Commit {

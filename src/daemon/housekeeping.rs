@@ -13,8 +13,7 @@ use tokio_util::sync::CancellationToken;
 use crate::archive::Archive;
 use crate::live::LiveConfig;
 
-const PREFIX: &str = "gazette-";
-const SUFFIX: &str = ".jsonl.gz";
+use crate::archive::sidecar::{SNAPSHOT_PREFIX as PREFIX, SNAPSHOT_SUFFIX as SUFFIX};
 
 /// Why a snapshot could not be written.
 #[derive(Debug, thiserror::Error)]

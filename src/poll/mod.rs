@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use url::Url;
 
-use crate::archive::{Archive, ArchiveError, Counts};
+use crate::archive::{Archive, ArchiveError, Commit, Counts};
 use crate::config::{Config, Source, SourceKind};
 use crate::extract::{self, LinkError};
 use crate::fetch::{FetchError, Fetcher, HostLimits, Limits, Validators};
@@ -212,14 +212,12 @@ impl Poller {
                     format!("{free} bytes free again; polling resumed"),
                 )
             };
-            let archive = Arc::clone(&self.archive);
             let events = vec![event("archive", kind, message, now)];
-            let written = self
-                .workers
-                .on_writer(move || archive.note_events(&events))
-                .await;
-            if !matches!(written, Ok(Ok(()))) {
-                tracing::warn!("cannot record the disk space event");
+            if let Err(e) = self
+                .write_small("archive", move |a| a.note_events(&events))
+                .await
+            {
+                tracing::warn!("cannot record the disk space event: {e}");
             }
         }
         match low {
@@ -241,17 +239,28 @@ impl Poller {
         state: PollState,
         events: Vec<SourceEvent>,
     ) -> Result<(), PollError> {
-        let (archive, id) = (Arc::clone(&self.archive), source.to_string());
+        let id = source.to_string();
+        self.write_small(source, move |a| a.note_poll(&id, &state, &events))
+            .await
+    }
+
+    /// Runs a small write on the writer thread and awaits its fsync; `who` names it in errors.
+    async fn write_small(
+        &self,
+        who: &str,
+        write: impl FnOnce(&Archive) -> Result<Commit, ArchiveError> + Send + 'static,
+    ) -> Result<(), PollError> {
+        let archive = Arc::clone(&self.archive);
         let storing = |error| PollError::Store {
-            source_id: source.to_string(),
+            source_id: who.to_string(),
             error,
         };
         let commit = self
             .workers
-            .on_writer(move || archive.note_poll(&id, &state, &events))
+            .on_writer(move || write(&archive))
             .await
             .map_err(|error| PollError::StoreJob {
-                source_id: source.to_string(),
+                source_id: who.to_string(),
                 error,
             })?
             .map_err(storing)?;

@@ -217,6 +217,8 @@ async fn serve_one(
     });
     let service = {
         let conn = Arc::clone(&conn);
+        // one per connection: each request clones the router inside `call`
+        let app = TowerToHyperService::new(app);
         hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
             // who is asking, for the routes only loopback may see (`public_status = false`)
             req.extensions_mut()
@@ -225,8 +227,7 @@ async fn serve_one(
             conn.head_started.store(0, Ordering::Release);
             conn.in_flight.fetch_add(1, Ordering::AcqRel);
             let done = InFlight(Arc::clone(&conn));
-            let response =
-                hyper::service::Service::call(&TowerToHyperService::new(app.clone()), req);
+            let response = hyper::service::Service::call(&app, req);
             async move {
                 let r = response.await;
                 drop(done);

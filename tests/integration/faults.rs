@@ -6,6 +6,13 @@ use std::time::{Duration, Instant};
 
 use crate::support::{FixtureServer, Gazette, Reply, fixture, http_get, source};
 
+/// An RSS 2.0 document around `items` (already written `<item>` elements).
+fn rss(items: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>{items}</channel></rss>"
+    )
+}
+
 /// Defect 4: a topic query nested 20,000 parentheses deep overflowed the stack: `check`
 /// aborted (rc 134), and a SIGHUP with such a file killed the running daemon.
 #[test]
@@ -80,17 +87,15 @@ fn gzip_body_without_content_encoding_is_bounded_by_max_body() {
         e.finish().expect("gzip")
     };
     // 8 MiB of feed that compresses to a few KiB
-    let mut big = String::from(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
-    );
+    let mut items = String::new();
     let filler = "<item><title>Same title again</title><link>http://x/1</link><description>"
         .to_string()
         + &"padding ".repeat(1000)
         + "</description></item>";
-    while big.len() < 8 * 1024 * 1024 {
-        big.push_str(&filler);
+    while items.len() < 8 * 1024 * 1024 {
+        items.push_str(&filler);
     }
-    big.push_str("</channel></rss>");
+    let big = rss(&items);
     let bomb = gz(big.as_bytes());
     assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
     let server = FixtureServer::start();
@@ -337,19 +342,7 @@ fn home_on_small_disk(
 fn failed_backups_on_a_full_disk_leave_no_temporary_files_and_stale_ones_are_removed() {
     let server = FixtureServer::start();
     // 300 items of varied text: a snapshot of them does not fit in 8 KiB even compressed
-    let mut feed = String::from(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
-    );
-    for i in 0..300u64 {
-        let words: String = (0..60)
-            .map(|w| format!("w{:x} ", (i * 7919 + w * 104_729) % 1_000_003))
-            .collect();
-        feed.push_str(&format!(
-            "<item><title>Story {i} {}</title><link>http://x/{i}</link><guid>g{i}</guid><description>{words}</description></item>",
-            (i * 31) % 97
-        ));
-    }
-    feed.push_str("</channel></rss>");
+    let feed = varied_feed(300);
     server.route("/big.rss", Reply::ok("application/rss+xml", feed));
     let home = Gazette::new(&source("big", &server.url("/big.rss"), "interval = \"1h\""));
     let run = home.run(&["poll"]);
@@ -516,20 +509,17 @@ fn idle_connections_beyond_the_descriptor_limit_never_lock_out_healthz() {
 
 /// A feed of `n` items of varied text, so an archive of it has a `db` file of some size.
 fn varied_feed(n: u64) -> String {
-    let mut feed = String::from(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
-    );
+    let mut items = String::new();
     for i in 0..n {
         let words: String = (0..60)
             .map(|w| format!("w{:x} ", (i * 7919 + w * 104_729) % 1_000_003))
             .collect();
-        feed.push_str(&format!(
+        items.push_str(&format!(
             "<item><title>Story {i} {}</title><link>http://x/{i}</link><guid>g{i}</guid><description>{words}</description></item>",
             (i * 31) % 97
         ));
     }
-    feed.push_str("</channel></rss>");
-    feed
+    rss(&items)
 }
 
 /// Defect 2: a truncated `db` file (to 33% or 10%, no snapshot) was opened as an empty
@@ -644,9 +634,9 @@ fn a_record_stays_readable_when_one_guid_gets_a_new_huge_title_every_poll() {
     let server = FixtureServer::start();
     let feed = |i: usize| {
         let title = format!("{i} {}", "word ".repeat(600_000));
-        format!(
-            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description><item><title>{title}</title><link>http://x/1</link><guid>same</guid><description>patent news</description></item></channel></rss>"
-        )
+        rss(&format!(
+            "<item><title>{title}</title><link>http://x/1</link><guid>same</guid><description>patent news</description></item>"
+        ))
     };
     server.sequence(
         "/retitled.rss",
@@ -807,19 +797,17 @@ fn a_disk_short_of_space_defers_polls_says_so_and_polling_resumes_when_space_ret
 #[test]
 fn a_poll_with_more_entries_than_max_entries_stores_the_newest_and_reports_the_rest() {
     let server = FixtureServer::start();
-    let mut feed = String::from(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>",
-    );
+    let mut items = String::new();
     for i in 0..2_000u32 {
         // item i is i minutes older than item 0
         let at = chrono::DateTime::parse_from_rfc3339("2026-12-01T12:00:00Z").expect("date")
             - chrono::Duration::minutes(i64::from(i));
-        feed.push_str(&format!(
+        items.push_str(&format!(
             "<item><title>Item {i}</title><link>http://x/{i}</link><guid>g{i}</guid><pubDate>{}</pubDate></item>",
             at.to_rfc2822()
         ));
     }
-    feed.push_str("</channel></rss>");
+    let feed = rss(&items);
     server.route("/big.rss", Reply::ok("application/rss+xml", feed));
     let home = Gazette::new(&source("big", &server.url("/big.rss"), ""));
     let run = home.run(&["poll"]);
@@ -858,9 +846,9 @@ fn deeply_nested_html_is_read_flat_and_never_starves_other_sources() {
     let n = 100_000;
     let deep = format!("{}deep words{}", "<div>".repeat(n), "</div>".repeat(n));
     let escaped = deep.replace('<', "&lt;").replace('>', "&gt;");
-    let feed = format!(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description><item><title>Deep one</title><link>http://x/1</link><description>{escaped}</description></item></channel></rss>"
-    );
+    let feed = rss(&format!(
+        "<item><title>Deep one</title><link>http://x/1</link><description>{escaped}</description></item>"
+    ));
     let server = FixtureServer::start();
     let list = format!(
         "<html><body>{}<ul><li><a href=\"/a/1\">First article headline here</a></li><li><a href=\"/a/2\">Second article headline here</a></li><li><a href=\"/a/3\">Third article headline here</a></li></ul>{}</body></html>",
