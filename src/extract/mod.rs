@@ -125,6 +125,7 @@ pub fn article(html: &str, url: Option<&Url>, tz: Tz) -> Result<PageArticle, Str
     let summary_html =
         meta(&doc, &["description", "og:description"]).map(|d| crate::parse::plain_to_html(&d));
     let entry = Entry {
+        author_emails: Vec::new(),
         guid: url.map(Url::to_string),
         title,
         title_is_plain: true,

@@ -3,8 +3,13 @@
 //! [`Entry`] values that keep only what gazette uses. Does not clean or judge content: that is
 //! the normalize stage's job.
 
+mod atom;
+mod constructs;
 pub mod dates;
+mod json;
 pub mod repair;
+mod rss;
+pub mod xml;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -35,6 +40,8 @@ pub struct FeedMeta {
     pub language: Option<String>,
     pub updated: Option<DateTime<Utc>>,
     pub author: Option<String>,
+    /// The feed's logo or icon.
+    pub image: Option<String>,
     /// "RSS 2.0", "Atom", "JSON Feed", …
     pub format: &'static str,
     /// How often the publisher says to poll: RSS `<ttl>` (minutes), else `sy:updatePeriod` /
@@ -60,6 +67,8 @@ pub struct Entry {
     pub date_method: Option<&'static str>,
     pub updated: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
+    /// The authors' email addresses, kept apart from their names (`email (Name)`).
+    pub author_emails: Vec<String>,
     /// Short description, as HTML.
     pub summary_html: Option<String>,
     /// Full content, as HTML.
@@ -81,11 +90,55 @@ pub struct ParsedFeed {
     pub entries: Vec<Entry>,
     /// The repairs that were needed (empty for a well-formed feed).
     pub repairs: Vec<&'static str>,
+    /// How many item/entry elements the document holds (an entry count below it, or no
+    /// entries at all, is a warning, never a silent "ok").
+    pub items_in_document: usize,
+    /// Entries that were read but not kept, and why (filled by the caller that normalizes).
+    pub skipped: Vec<Skipped>,
+}
+
+/// An entry that could not become an article.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Skipped {
+    /// Its position in the document, from 0.
+    pub index: usize,
+    pub reason: &'static str,
 }
 
 /// Parses a UTF-8 document (see [`crate::decode`]) fetched from `url`. Dates without an offset
 /// are read in `tz`. Never panics.
 pub fn parse_feed(text: &str, url: Option<&Url>, tz: Tz) -> Result<ParsedFeed, ParseError> {
+    // gazette's own reading of the document, where its forgiving tree reads as a feed
+    let ours = if text.trim_start().starts_with('{') {
+        json::read(text, tz)
+    } else {
+        xml::parse(text, url)
+            .and_then(|root| rss::read(&root, tz).or_else(|| atom::read(&root, tz)))
+    };
+    let theirs = parse_with_feed_rs(text, url, tz);
+    let mut parsed = match (ours, theirs) {
+        (Some(mut ours), Ok(theirs)) => {
+            fill_from(&mut ours, theirs);
+            ours
+        }
+        (Some(mut ours), Err(_)) => {
+            ours.repairs
+                .push("read by gazette's forgiving reader (feed-rs rejected the document)");
+            ours
+        }
+        (None, Ok(theirs)) => theirs,
+        (None, Err(e)) => return Err(e),
+    };
+    for e in &mut parsed.entries {
+        e.published = e.published.or(e.updated);
+    }
+    if parsed.meta.ttl.is_none() {
+        parsed.meta.ttl = update_period(text);
+    }
+    Ok(parsed)
+}
+
+fn parse_with_feed_rs(text: &str, url: Option<&Url>, tz: Tz) -> Result<ParsedFeed, ParseError> {
     let mut repairs = Vec::new();
     let prepared = repair::always(text, &mut repairs);
     let first = parse_guarded(&prepared, url, tz);
@@ -102,11 +155,52 @@ pub fn parse_feed(text: &str, url: Option<&Url>, tz: Tz) -> Result<ParsedFeed, P
             parse_guarded(&repaired, url, tz).map_err(|_| first_err)?
         }
     };
-    let mut parsed = convert(feed, repairs);
-    if parsed.meta.ttl.is_none() {
-        parsed.meta.ttl = update_period(text);
+    Ok(convert(feed, repairs))
+}
+
+/// gazette's reading first; feed-rs fills what it left empty (podcast and Media RSS details it
+/// knows, the publisher's `<ttl>`). Entries are matched by position, and only when both read
+/// the same number: otherwise gazette's reading stands alone.
+fn fill_from(ours: &mut ParsedFeed, theirs: ParsedFeed) {
+    let m = &mut ours.meta;
+    let t = theirs.meta;
+    m.title = m.title.take().or(t.title);
+    m.link = m.link.take().or(t.link);
+    m.description = m.description.take().or(t.description);
+    m.language = m.language.take().or(t.language);
+    m.updated = m.updated.or(t.updated);
+    m.author = m.author.take().or(t.author);
+    m.image = m.image.take().or(t.image);
+    m.ttl = m.ttl.or(t.ttl);
+    ours.repairs.extend(theirs.repairs);
+    if theirs.entries.len() != ours.entries.len() {
+        return;
     }
-    Ok(parsed)
+    for (o, t) in ours.entries.iter_mut().zip(theirs.entries) {
+        if o.title.is_none() && t.title.is_some() {
+            o.title = t.title;
+            o.title_is_plain = t.title_is_plain;
+        }
+        o.guid = o.guid.take().or(t.guid);
+        o.link = o.link.take().or(t.link);
+        o.published = o.published.or(t.published);
+        o.updated = o.updated.or(t.updated);
+        if o.authors.is_empty() {
+            o.authors = t.authors;
+        }
+        o.summary_html = o.summary_html.take().or(t.summary_html);
+        o.content_html = o.content_html.take().or(t.content_html);
+        if o.categories.is_empty() {
+            o.categories = t.categories;
+        }
+        for e in t.enclosures {
+            if !o.enclosures.iter().any(|have| have.url == e.url) {
+                o.enclosures.push(e);
+            }
+        }
+        o.language = o.language.take().or(t.language);
+        o.image = o.image.take().or(t.image);
+    }
 }
 
 /// `<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>` → 30 min.
@@ -236,22 +330,30 @@ fn convert(feed: model::Feed, repairs: Vec<&'static str>) -> ParsedFeed {
         description: text_of(&feed.description),
         language: feed.language.clone().filter(|l| !l.trim().is_empty()),
         updated: feed.updated,
-        author: feed_author,
+        author: feed_author.or_else(|| feed.contributors.iter().find_map(person_name)),
+        image: feed
+            .logo
+            .as_ref()
+            .or(feed.icon.as_ref())
+            .map(|i| i.uri.trim().to_string())
+            .filter(|u| !u.is_empty()),
         format,
         ttl: feed
             .ttl
             .filter(|m| *m > 0)
             .map(|m| std::time::Duration::from_secs(u64::from(m) * 60)),
     };
-    let entries = feed
+    let entries: Vec<Entry> = feed
         .entries
         .into_iter()
         .map(|e| convert_entry(e, is_atom, meta.language.as_deref()))
         .collect();
     ParsedFeed {
         meta,
+        items_in_document: entries.len(),
         entries,
         repairs,
+        skipped: Vec::new(),
     }
 }
 
@@ -344,6 +446,7 @@ fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) ->
         date_method: None,
         updated: e.updated,
         authors: e.authors.iter().filter_map(person_name).collect(),
+        author_emails: Vec::new(),
         summary_html,
         content_html,
         content_text: None,

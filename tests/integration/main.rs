@@ -6,6 +6,7 @@ mod architecture;
 mod cli;
 mod daemon;
 mod faults;
+mod fidelity;
 mod crash;
 mod operations;
 mod pages;
