@@ -16,7 +16,8 @@ pub struct SourceStatus {
     pub id: String,
     pub name: String,
     pub url: String,
-    /// "ok", "backing off", "failing", "gone", "moved", "never polled" or "disabled".
+    /// "ok", "warning", "backing off", "failing", "gone", "moved", "never polled" or
+    /// "disabled".
     pub state: String,
     pub last_attempt: Option<DateTime<Utc>>,
     pub last_success: Option<DateTime<Utc>>,
@@ -25,6 +26,9 @@ pub struct SourceStatus {
     pub last_status: Option<u16>,
     pub last_error: Option<String>,
     pub moved_to: Option<String>,
+    /// What the last successful poll found wrong with the document ("warning" state).
+    #[serde(default)]
+    pub warning: Option<String>,
     pub articles: usize,
     pub articles_7d: usize,
 }
@@ -94,6 +98,9 @@ fn rows(
                     }
                 }),
                 moved_to: st.and_then(|s| s.moved_target(src.url.as_str())).map(shown),
+                warning: st
+                    .and_then(|s| s.last_warning.clone())
+                    .filter(|_| st.is_some_and(|s| s.consecutive_failures == 0)),
                 articles,
                 articles_7d,
             })
@@ -117,10 +124,11 @@ pub fn table(rows: &[SourceStatus]) -> String {
         "LAST ERROR".into(),
     ]];
     for r in rows {
-        let error = match (&r.moved_to, &r.last_error) {
-            (Some(to), _) => format!("moved to {to}; update feeds.toml"),
-            (None, Some(e)) => e.clone(),
-            (None, None) => String::new(),
+        let error = match (&r.moved_to, &r.last_error, &r.warning) {
+            (Some(to), _, _) => format!("moved to {to}; update feeds.toml"),
+            (None, Some(e), _) => e.clone(),
+            (None, None, Some(w)) => format!("warning: {w}"),
+            (None, None, None) => String::new(),
         };
         lines.push([
             r.id.clone(),

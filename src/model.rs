@@ -139,6 +139,10 @@ pub struct PollState {
     /// The configured URL that moved (a changed config URL cancels the move).
     #[serde(default)]
     pub moved_from: Option<String>,
+    /// What the last successful poll found wrong with the document (item elements that could
+    /// not be read, every entry skipped): the source shows "warning", not "ok".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_warning: Option<String>,
 }
 
 /// Consecutive failures after which a transiently failing source counts as "failing" (and an
@@ -150,6 +154,8 @@ pub const FAILING_AFTER: u32 = 3;
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     Ok,
+    /// Polled without error, but the document gave nothing that could be stored.
+    Warning,
     #[serde(rename = "backing off")]
     BackingOff,
     Failing,
@@ -164,6 +170,7 @@ impl Health {
     pub fn as_str(self) -> &'static str {
         match self {
             Health::Ok => "ok",
+            Health::Warning => "warning",
             Health::BackingOff => "backing off",
             Health::Failing => "failing",
             Health::Gone => "gone",
@@ -216,6 +223,7 @@ impl PollState {
             None => Health::NeverPolled,
             Some(s) if s.is_gone_at(url) => Health::Gone,
             Some(s) if s.moved_target(url).is_some() => Health::Moved,
+            Some(s) if s.consecutive_failures == 0 && s.last_warning.is_some() => Health::Warning,
             Some(s) if s.consecutive_failures == 0 => Health::Ok,
             Some(s) if s.is_failing() => Health::Failing,
             Some(_) => Health::BackingOff,
@@ -231,6 +239,8 @@ pub enum EventKind {
     Recovered,
     Moved,
     Gone,
+    /// A poll succeeded but its document gave nothing to store (see `PollState::last_warning`).
+    Warning,
     /// The archive's filesystem is below `[archive] min_free`: polls are deferred.
     #[serde(rename = "disk low")]
     DiskLow,
@@ -247,6 +257,7 @@ impl EventKind {
             EventKind::Recovered => "recovered",
             EventKind::Moved => "moved",
             EventKind::Gone => "gone",
+            EventKind::Warning => "warning",
             EventKind::DiskLow => "disk low",
             EventKind::DiskOk => "disk ok",
         }

@@ -12,7 +12,7 @@ use super::{
     Archive, ArchiveError, Curate, Op, SCHEMA_VERSION, Tree, decode, encode, index_ops, keys, merge,
 };
 use crate::model::{Article, PollState};
-use crate::normalize::normalize_title;
+use crate::normalize::fold_title;
 
 /// One line of an export.
 #[derive(Debug, Serialize, Deserialize)]
@@ -94,7 +94,7 @@ impl Archive {
                 ));
             }
             ids.insert(a.id.clone());
-            let norm = normalize_title(&a.title);
+            let norm = fold_title(&a.title);
             if !a.dedup_keys.iter().any(|d| d.title == norm) {
                 problems.push(format!(
                     "article {}: no dedup key for its title {:?}",
@@ -225,7 +225,7 @@ impl Archive {
                 continue;
             };
             a.id = key.clone();
-            let norm = normalize_title(&a.title);
+            let norm = fold_title(&a.title);
             if !a.dedup_keys.iter().any(|d| d.title == norm) {
                 a.dedup_keys.push(crate::model::DedupKey {
                     title: norm,

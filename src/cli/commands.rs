@@ -134,7 +134,7 @@ pub(super) fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCod
     }
     archive.flush()?;
     let mut out = std::io::stdout().lock();
-    let (mut ok, mut failed) = (0, 0);
+    let (mut ok, mut warned, mut failed) = (0, 0, 0);
     let mut total = crate::archive::Counts::default();
     for r in &reports {
         match &r.result {
@@ -149,13 +149,20 @@ pub(super) fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCod
             }
             Ok(c) => {
                 ok += 1;
+                let warning = match &r.warning {
+                    Some(w) => {
+                        warned += 1;
+                        format!("warning: {w}; ")
+                    }
+                    None => String::new(),
+                };
                 total.new += c.new;
                 total.duplicate += c.duplicate;
                 total.updated += c.updated;
                 total.unchanged += c.unchanged;
                 writeln!(
                     out,
-                    "{}: {} new, {} duplicate, {} updated, {} unchanged ({} entries, {} bytes, {} ms)",
+                    "{}: {warning}{} new, {} duplicate, {} updated, {} unchanged ({} entries, {} bytes, {} ms)",
                     r.source,
                     c.new,
                     c.duplicate,
@@ -197,12 +204,17 @@ pub(super) fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCod
     }
     writeln!(
         out,
-        "total: {} sources, {ok} ok, {failed} failed; {} new, {} duplicate, {} updated, {} unchanged",
+        "total: {} sources, {ok} ok, {failed} failed; {} new, {} duplicate, {} updated, {} unchanged{}",
         reports.len(),
         total.new,
         total.duplicate,
         total.updated,
-        total.unchanged
+        total.unchanged,
+        if warned > 0 {
+            format!("; {warned} with warnings")
+        } else {
+            String::new()
+        }
     )?;
     Ok(if ok == 0 {
         ExitCode::from(1)

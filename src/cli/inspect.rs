@@ -205,6 +205,7 @@ fn candidate_json(c: &crate::normalize::Candidate) -> serde_json::Value {
         "html": c.html,
         "categories": c.categories,
         "enclosures": c.enclosures,
+        "image": c.image,
         "dedup_key": c.dedup_key(),
         "limited": c.limited,
     })
@@ -226,7 +227,11 @@ fn inspect_json(r: &Reading, url: Option<&Url>) -> serde_json::Value {
             "language": m.language,
             "updated": m.updated,
             "author": m.author,
+            "image": m.image,
         },
+        "items_in_document": r.feed.items_in_document,
+        "skipped": r.feed.skipped,
+        "warning": r.warning(),
         "entries": entries,
     })
 }
@@ -246,6 +251,12 @@ fn print_reading(out: &mut impl Write, r: &Reading, target: &str) -> std::io::Re
         writeln!(out, "repaired: {}", r.feed.repairs.join("; "))?;
     }
     writeln!(out, "entries: {}", r.candidates.len())?;
+    for s in &r.feed.skipped {
+        writeln!(out, "skipped: entry {} ({})", s.index + 1, s.reason)?;
+    }
+    if let Some(w) = r.warning() {
+        writeln!(out, "warning: {w}")?;
+    }
     for c in &r.candidates {
         writeln!(out)?;
         writeln!(out, "  {}", c.title)?;

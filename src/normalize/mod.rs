@@ -78,7 +78,7 @@ impl Candidate {
     fn bounded(mut self, base: Option<&Url>) -> Candidate {
         if self.title.chars().count() > MAX_TITLE_CHARS {
             self.title = truncate_words(&self.title, MAX_TITLE_CHARS);
-            self.norm_title = normalize_title(&self.title);
+            self.norm_title = fold_title(&self.title);
             if self.identity.starts_with("t:") {
                 self.identity = format!("t:{}", self.norm_title);
             }
@@ -172,15 +172,17 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     } else {
         title
     };
-    if title.is_empty() && url.is_none() {
-        return None;
-    }
+    // an entry with a link or a guid is kept even when it has no title or text: its link
+    // (else its guid) stands in for the title
     let title = if title.is_empty() {
-        url.clone().unwrap_or_default()
+        url.clone().or_else(|| entry.guid.clone()).unwrap_or_default()
     } else {
         title
     };
-    let norm_title = normalize_title(&title);
+    if title.is_empty() {
+        return None;
+    }
+    let norm_title = fold_title(&title);
     let (published, date_source) = match entry.published {
         Some(p) if entry.published_from_page => (p, DateSource::Page),
         Some(p) => (p, DateSource::Entry),
@@ -241,10 +243,16 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     )
 }
 
-/// The dedup form of a title: HTML entities decoded, tags stripped, NFKC, lowercase, every run
-/// of punctuation or white space (NBSP included) one space, trimmed.
+/// The dedup form of a title written as HTML: HTML entities decoded, tags stripped, then
+/// [`fold_title`].
 pub fn normalize_title(title: &str) -> String {
-    let plain = title_text(title);
+    fold_title(&title_text(title))
+}
+
+/// The dedup form of a plain-text title (an article's `title`): NFKC, lowercase, every run of
+/// punctuation or white space (NBSP included) one space, trimmed. Nothing is read as markup:
+/// "History of the <blink> tag" keeps its `blink`.
+pub fn fold_title(plain: &str) -> String {
     // NFKC leaves ASCII as it is: most titles skip the (allocating) normalization pass
     let folded = if plain.is_ascii() {
         plain.to_ascii_lowercase()
@@ -275,19 +283,23 @@ fn is_mark(ch: char) -> bool {
 /// A title or name as plain text: tags stripped, entities decoded (twice-escaped ones too, as
 /// RSS titles often are), white space collapsed.
 pub fn title_text(raw: &str) -> String {
-    let mut s = raw.to_string();
-    for _ in 0..2 {
-        if !(s.contains('<') || s.contains('&')) {
-            break;
-        }
-        let stripped = if s.contains('<') {
-            html_to_text(&s).replace("\n\n", " ")
-        } else {
-            s.clone()
-        };
-        s = html_escape::decode_html_entities(&stripped).into_owned();
+    if !(raw.contains('<') || raw.contains('&')) {
+        return collapse_ws(raw);
     }
-    collapse_ws(&s)
+    let stripped = if raw.contains('<') {
+        html_to_text(raw).replace("\n\n", " ")
+    } else {
+        raw.to_string()
+    };
+    // a second decoding for entities escaped twice (`&amp;amp;`, `&amp;#8217;`): what it gives
+    // is text, never markup to strip ("&amp;lt;blink&amp;gt;" is the text "<blink>")
+    let decoded = html_escape::decode_html_entities(&stripped);
+    let twice = if decoded.contains('&') {
+        html_escape::decode_html_entities(&decoded).into_owned()
+    } else {
+        decoded.into_owned()
+    };
+    collapse_ws(&twice)
 }
 
 fn collapse_ws(s: &str) -> String {

@@ -47,8 +47,8 @@ impl Construct {
 /// the text of scripts and styles dropped). Titles and names only; article text keeps its
 /// paragraphs in the normalize stage.
 pub fn plain_of_html(html: &str) -> String {
-    if !html.contains('<') && !html.contains('&') {
-        return collapse(html);
+    if !html.contains('<') {
+        return collapse(&html_escape::decode_html_entities(html));
     }
     let doc = scraper::Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
@@ -104,7 +104,7 @@ pub fn atom_text(el: &Element) -> Option<Construct> {
                 }
             }
             // not base64 at all (`application/json` written as is): its text
-            Err(_) => Construct::Plain(raw),
+            Err(_) => Construct::Plain(raw.into_owned()),
         }
     } else if htmlish && el.has_element_children() {
         // `type="html"` with markup written straight in: the markup is the HTML
@@ -112,9 +112,9 @@ pub fn atom_text(el: &Element) -> Option<Construct> {
     } else if xhtmlish || (el.has_element_children() && mode != "escaped") {
         Construct::Html(xhtml_inner(el))
     } else if htmlish {
-        Construct::Html(el.text())
+        Construct::Html(el.text().into_owned())
     } else {
-        Construct::Plain(el.text())
+        Construct::Plain(el.text().into_owned())
     };
     (!out.is_empty()).then_some(out)
 }
@@ -144,7 +144,7 @@ pub fn rss_html(el: &Element) -> Option<Construct> {
     let out = if el.has_element_children() {
         Construct::Html(el.inner_html())
     } else {
-        Construct::Html(el.text())
+        Construct::Html(el.text().into_owned())
     };
     (!out.is_empty()).then_some(out)
 }
@@ -205,18 +205,49 @@ pub fn atom_person(el: &Element) -> Option<(String, Option<String>)> {
 /// The first `<img src>` of an HTML fragment (gofeed and Miniflux take an entry's image from it
 /// when nothing else names one).
 pub fn first_image(html: &str) -> Option<String> {
-    use std::sync::OnceLock;
-    static IMG: OnceLock<regex::Regex> = OnceLock::new();
-    let img = IMG.get_or_init(|| {
-        regex::Regex::new(r#"(?i)<img\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)"#)
-            .unwrap_or_else(|e| unreachable!("{e}"))
-    });
-    if !html.contains("<img") && !html.contains("<IMG") {
-        return None;
+    let bytes = html.as_bytes();
+    let mut from = 0;
+    while let Some(at) = find_ci(&bytes[from..], b"<img") {
+        let start = from + at + 4;
+        let end = html[start..].find('>').map_or(html.len(), |e| start + e);
+        let tag = &html[start..end];
+        if let Some(src) = find_ci(tag.as_bytes(), b"src")
+            .map(|i| tag[i + 3..].trim_start())
+            .and_then(|rest| rest.strip_prefix('='))
+        {
+            let src = src.trim_start();
+            let value = match src.chars().next() {
+                Some(q @ ('"' | '\'')) => src[1..].split(q).next(),
+                _ => src.split(|c: char| c.is_whitespace() || c == '>').next(),
+            };
+            if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+                return Some(crate::parse::xml::unescape(v).into_owned());
+            }
+        }
+        from = end.min(html.len());
     }
-    img.captures(html)
-        .and_then(|c| c.get(1))
-        .map(|m| crate::parse::xml::unescape(m.as_str()).into_owned())
+    None
+}
+
+/// ASCII case-insensitive search (by the first byte, which both cases share a check for).
+fn find_ci(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let (first, rest) = needle.split_first()?;
+    let (lower, upper) = (first.to_ascii_lowercase(), first.to_ascii_uppercase());
+    let mut from = 0;
+    while let Some(i) = haystack[from..]
+        .iter()
+        .position(|b| *b == lower || *b == upper)
+    {
+        let at = from + i;
+        if haystack
+            .get(at + 1..at + needle.len())
+            .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+        {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn push_unique(list: &mut Vec<String>, value: String) {
@@ -465,6 +496,21 @@ pub fn fallback_image(entry: &mut Entry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_image_of_html() {
+        let cases = [
+            (r#"<p>x</p><img src="/a.png" alt="a">"#, Some("/a.png")),
+            (r#"<IMG alt='b' SRC='b.jpg'>"#, Some("b.jpg")),
+            ("<img src=c.gif>", Some("c.gif")),
+            (r#"<img alt="no source"><img src="d.png?a=1&amp;b=2">"#, Some("d.png?a=1&b=2")),
+            ("<p>no image</p>", None),
+            ("<img", None),
+        ];
+        for (html, want) in cases {
+            assert_eq!(first_image(html).as_deref(), want, "{html}");
+        }
+    }
 
     #[test]
     fn people_in_every_rss_form() {

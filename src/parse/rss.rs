@@ -77,6 +77,11 @@ pub fn read(root: &Element, tz: Tz) -> Option<ParsedFeed> {
                     .find(|e| e.name == "url")
                     .and_then(|u| u.value().map(|v| u.resolve(&v)))
             });
+        meta.ttl = rss(ch, "ttl")
+            .and_then(Element::value)
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|m| *m > 0)
+            .map(|m| std::time::Duration::from_secs(m.saturating_mul(60)));
         let x = extensions(ch, tz);
         meta.title = meta.title.or_else(|| x.title.map(|t| t.plain()));
         meta.description = meta

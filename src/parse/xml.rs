@@ -173,7 +173,10 @@ fn push_text(stack: &mut [(Element, Vec<(String, Ns)>)], text: &str) {
     // C0 controls are not XML characters (XML 1.0 §2.2); republished, they would make the
     // output unreadable, so they go here
     let cleaned;
-    let text = if text.chars().any(is_forbidden) {
+    let suspect = text
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || matches!(b, 0x7f | 0xc2 | 0xef));
+    let text = if suspect && text.chars().any(is_forbidden) {
         cleaned = text
             .chars()
             .filter(|c| !is_forbidden(*c))
@@ -376,10 +379,16 @@ impl Element {
     }
 
     /// All text inside, markup removed.
-    pub fn text(&self) -> String {
-        let mut out = String::new();
-        self.collect_text(&mut out);
-        out
+    pub fn text(&self) -> Cow<'_, str> {
+        match self.children.as_slice() {
+            [] => Cow::Borrowed(""),
+            [Node::Text(t)] => Cow::Borrowed(t.as_str()),
+            _ => {
+                let mut out = String::new();
+                self.collect_text(&mut out);
+                Cow::Owned(out)
+            }
+        }
     }
 
     fn collect_text(&self, out: &mut String) {

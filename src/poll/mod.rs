@@ -134,6 +134,8 @@ pub struct PollReport {
     pub article_errors: Vec<PollError>,
     /// Entries beyond the source's `max_entries` (the oldest), not stored.
     pub skipped: usize,
+    /// What was wrong with a document that parsed (see [`Reading::warning`]).
+    pub warning: Option<String>,
 }
 
 /// Everything a poll needs besides the source; shared by `poll`, the daemon and the benches.
@@ -310,6 +312,7 @@ impl Poller {
             next_due: None,
             gone: false,
             skipped: 0,
+            warning: None,
         };
         if state.is_gone_at(source.url.as_str()) {
             report.gone = true;
@@ -479,6 +482,16 @@ impl Poller {
             state.moved_to = Some(to.clone());
             state.moved_from = Some(source.url.to_string());
         }
+        if let Some(w) = &report.warning {
+            if state.last_warning.as_deref() != Some(w.as_str()) {
+                events.push(event(&source.id, EventKind::Warning, w.clone(), now));
+            }
+            tracing::warn!(source = %source.id, "{w}");
+        }
+        // a 304 says the document is the one read before: its warning still stands
+        if !report.not_modified {
+            state.last_warning = report.warning.clone();
+        }
         state.last_success = Some(now);
         state.consecutive_failures = 0;
         state.last_error = None;
@@ -625,6 +638,10 @@ impl Poller {
         };
         let ttl = match &doc {
             Document::Feed(r) => r.feed.meta.ttl,
+            _ => None,
+        };
+        report.warning = match &doc {
+            Document::Feed(r) => r.warning(),
             _ => None,
         };
         let follow = Follow {

@@ -8,7 +8,7 @@ use url::Url;
 use crate::decode::{Decoded, decode};
 use crate::extract::{self, FoundLink, LinkError, PageArticle};
 use crate::normalize::{Candidate, Origin, normalize};
-use crate::parse::{ParseError, ParsedFeed, parse_feed};
+use crate::parse::{Skipped, ParseError, ParsedFeed, parse_feed};
 
 /// Why a document could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -108,16 +108,57 @@ fn normalized(
     now: DateTime<Utc>,
 ) -> Reading {
     let origin = Origin { source, base: url };
-    let candidates = feed
-        .entries
-        .iter()
-        .filter_map(|e| normalize(e, origin, now))
-        .collect();
+    let mut feed = feed;
+    let mut candidates = Vec::with_capacity(feed.entries.len());
+    for (index, e) in feed.entries.iter().enumerate() {
+        match normalize(e, origin, now) {
+            Some(c) => candidates.push(c),
+            None => feed.skipped.push(Skipped {
+                index,
+                reason: "no title, link, guid or content",
+            }),
+        }
+    }
     Reading {
         decoded,
         feed,
         candidates,
     }
+}
+
+impl Reading {
+    /// What is wrong with a document that parsed but gave nothing to store: a warning on the
+    /// source (poll's line, `status`, `/status.json`, a `/status.rss` event), never a silent
+    /// "ok". `None` for a feed that is empty because it has no entries.
+    pub fn warning(&self) -> Option<String> {
+        let entries = self.feed.entries.len();
+        if entries == 0 {
+            return has_entry_elements(&self.decoded.text).then(|| {
+                "the document has item or entry elements, but none could be read as an entry"
+                    .to_string()
+            });
+        }
+        if self.candidates.is_empty() {
+            let reason = self.feed.skipped.first().map_or("", |s| s.reason);
+            return Some(format!(
+                "all {entries} entries were skipped ({reason}); nothing was stored"
+            ));
+        }
+        None
+    }
+}
+
+/// Whether a document holds `<item>` or `<entry>` elements (prefixed or not).
+fn has_entry_elements(text: &str) -> bool {
+    ["item", "entry"].iter().any(|name| {
+        text.match_indices(name).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + name.len()..].chars().next();
+            matches!(before, Some('<' | ':'))
+                && matches!(after, Some('>' | '/') | Some(' ' | '\t' | '\n' | '\r'))
+                && !text[..at].ends_with("</")
+        })
+    })
 }
 
 /// Reads an HTML page as an article.
