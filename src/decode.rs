@@ -32,6 +32,14 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     } else {
         bytes
     };
+    if let Some((big_endian, bom, decided_by)) = utf32(bytes) {
+        let text = decode_utf32(&bytes[bom..], big_endian);
+        return Decoded {
+            text: rewrite_xml_declaration(text),
+            encoding: if big_endian { "UTF-32BE" } else { "UTF-32LE" },
+            decided_by,
+        };
+    }
     let (encoding, decided_by) = sniff(bytes, content_type);
     let (text, _, _) = encoding.decode(bytes); // strips a BOM of the same encoding
     let mut text = text.into_owned();
@@ -43,6 +51,43 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         encoding: encoding.name(),
         decided_by,
     }
+}
+
+/// UTF-32, which the WHATWG Encoding Standard (and so encoding_rs) leaves out but XML allows
+/// (XML 1.0 Appendix F.1): by its byte-order mark, else by the four bytes of a leading `<`.
+/// Returns (big-endian, BOM length, how it was decided).
+fn utf32(bytes: &[u8]) -> Option<(bool, usize, &'static str)> {
+    match bytes {
+        [0, 0, 0xfe, 0xff, ..] => Some((true, 4, "byte-order mark")),
+        [0xff, 0xfe, 0, 0, ..] => Some((false, 4, "byte-order mark")),
+        [0, 0, 0, b'<', ..] => Some((true, 0, "UTF-32 byte pattern")),
+        [b'<', 0, 0, 0, ..] => Some((false, 0, "UTF-32 byte pattern")),
+        _ => None,
+    }
+}
+
+fn decode_utf32(bytes: &[u8], big_endian: bool) -> String {
+    bytes
+        .chunks(4)
+        .map(|c| {
+            let quad = [
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+                c.get(2).copied().unwrap_or(0),
+                c.get(3).copied().unwrap_or(0),
+            ];
+            let n = if big_endian {
+                u32::from_be_bytes(quad)
+            } else {
+                u32::from_le_bytes(quad)
+            };
+            if c.len() < 4 {
+                '\u{fffd}'
+            } else {
+                char::from_u32(n).unwrap_or('\u{fffd}')
+            }
+        })
+        .collect()
 }
 
 /// A body whose gzip layers inflate past a limit.
@@ -232,6 +277,63 @@ fn rewrite_xml_declaration(text: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn utf32_bytes(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        let chars = bom.then_some('\u{feff}').into_iter().chain(text.chars());
+        for c in chars {
+            let n = c as u32;
+            out.extend(if big_endian {
+                n.to_be_bytes()
+            } else {
+                n.to_le_bytes()
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn utf32_by_bom_and_by_declaration_pattern() {
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-32\"?><rss><channel><title>Caf\u{e9} \u{77e5}\u{8bc6} \u{1f4f0}</title></channel></rss>";
+        for (big_endian, bom, name) in [
+            (true, true, "UTF-32BE"),
+            (false, true, "UTF-32LE"),
+            (true, false, "UTF-32BE"),
+            (false, false, "UTF-32LE"),
+        ] {
+            let d = decode(&utf32_bytes(doc, big_endian, bom), None);
+            assert_eq!(d.encoding, name, "bom {bom}");
+            assert!(
+                d.text.contains("Caf\u{e9} \u{77e5}\u{8bc6} \u{1f4f0}"),
+                "{}",
+                d.text
+            );
+            assert!(
+                d.text
+                    .starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+                "{}",
+                d.text
+            );
+        }
+    }
+
+    #[test]
+    fn utf16_without_bom_by_byte_pattern() {
+        let doc = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss><channel><title>\u{c548}\u{b155}</title></channel></rss>";
+        let le: Vec<u8> = doc.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = doc.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        assert!(decode(&le, None).text.contains("\u{c548}\u{b155}"));
+        assert!(decode(&be, None).text.contains("\u{c548}\u{b155}"));
+    }
+
+    #[test]
+    fn legacy_charsets_decode_inside_attributes_too() {
+        let doc = "<?xml version=\"1.0\" encoding=\"euc-kr\"?><rss><channel><item><category domain=\"\u{d55c}\u{ad6d}\">\u{c2e0}\u{bb38}</category></item></channel></rss>";
+        let bytes = encoding_rs::EUC_KR.encode(doc).0.into_owned();
+        let d = decode(&bytes, None);
+        assert_eq!(d.encoding, "EUC-KR");
+        assert!(d.text.contains("domain=\"\u{d55c}\u{ad6d}\""), "{}", d.text);
+    }
 
     fn enc(name: &str) -> &'static Encoding {
         Encoding::for_label(name.as_bytes()).expect("known label")

@@ -175,7 +175,9 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     // an entry with a link or a guid is kept even when it has no title or text: its link
     // (else its guid) stands in for the title
     let title = if title.is_empty() {
-        url.clone().or_else(|| entry.guid.clone()).unwrap_or_default()
+        url.clone()
+            .or_else(|| entry.guid.clone())
+            .unwrap_or_default()
     } else {
         title
     };
@@ -387,7 +389,8 @@ pub fn clean_url(link: &str, base: Option<&Url>) -> Option<String> {
     {
         url.set_fragment(None);
     }
-    Some(url.to_string())
+    // as an IRI: `https://example.org/café` stays readable (RFC 3987 §3.2)
+    Some(crate::parse::xml::iri(url.as_str()).into_owned())
 }
 
 #[cfg(test)]

@@ -503,7 +503,10 @@ mod tests {
             (r#"<p>x</p><img src="/a.png" alt="a">"#, Some("/a.png")),
             (r#"<IMG alt='b' SRC='b.jpg'>"#, Some("b.jpg")),
             ("<img src=c.gif>", Some("c.gif")),
-            (r#"<img alt="no source"><img src="d.png?a=1&amp;b=2">"#, Some("d.png?a=1&b=2")),
+            (
+                r#"<img alt="no source"><img src="d.png?a=1&amp;b=2">"#,
+                Some("d.png?a=1&b=2"),
+            ),
             ("<p>no image</p>", None),
             ("<img", None),
         ];

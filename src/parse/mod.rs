@@ -9,6 +9,8 @@ pub mod dates;
 mod json;
 pub mod repair;
 mod rss;
+#[cfg(test)]
+mod tests;
 pub mod xml;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -488,7 +490,7 @@ fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) ->
 }
 
 #[cfg(test)]
-mod tests {
+mod repairs_tests {
     use super::*;
 
     fn parse(doc: &str) -> Result<ParsedFeed, ParseError> {

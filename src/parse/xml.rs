@@ -173,9 +173,9 @@ fn push_text(stack: &mut [(Element, Vec<(String, Ns)>)], text: &str) {
     // C0 controls are not XML characters (XML 1.0 §2.2); republished, they would make the
     // output unreadable, so they go here
     let cleaned;
-    let suspect = text
-        .bytes()
-        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || matches!(b, 0x7f | 0xc2 | 0xef));
+    let suspect = text.bytes().any(|b| {
+        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || matches!(b, 0x7f | 0xc2 | 0xef)
+    });
     let text = if suspect && text.chars().any(is_forbidden) {
         cleaned = text
             .chars()
@@ -431,14 +431,55 @@ impl Element {
         out
     }
 
-    /// `href` (or another reference) resolved against this element's base.
+    /// `href` (or another reference) resolved against this element's base, as an IRI: the
+    /// non-ASCII characters the publisher wrote stay characters (RFC 3987 §3.2).
     pub fn resolve(&self, reference: &str) -> String {
         let r = reference.trim();
         match &self.base {
-            Some(b) => b.join(r).map_or_else(|_| r.to_string(), |u| u.to_string()),
+            Some(b) => b
+                .join(r)
+                .map_or_else(|_| r.to_string(), |u| iri(u.as_str()).into_owned()),
             None => r.to_string(),
         }
     }
+}
+
+/// A URI with its percent-encoded UTF-8 turned back into the characters (RFC 3987 §3.2): only
+/// runs that decode to non-ASCII characters, so `%20` or `%2F` keep their meaning.
+pub fn iri(uri: &str) -> Cow<'_, str> {
+    if !uri.contains("%") {
+        return Cow::Borrowed(uri);
+    }
+    let bytes = uri.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = String::with_capacity(uri.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        // a run of %XX escapes whose bytes are all >= 0x80
+        let mut run = Vec::new();
+        let mut j = i;
+        while j + 2 < bytes.len() && bytes[j] == b'%' {
+            match (hex(bytes[j + 1]), hex(bytes[j + 2])) {
+                (Some(h), Some(l)) if h * 16 + l >= 0x80 => {
+                    run.push(h * 16 + l);
+                    j += 3;
+                }
+                _ => break,
+            }
+        }
+        match std::str::from_utf8(&run) {
+            Ok(text) if !run.is_empty() => {
+                out.push_str(text);
+                i = j;
+            }
+            _ => {
+                let ch = uri[i..].chars().next().unwrap_or('%');
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+    }
+    Cow::Owned(out)
 }
 
 fn write_html(node: &Node, out: &mut String, escape: bool) {
@@ -540,6 +581,32 @@ mod tests {
         let link = entry.elements().next().expect("link");
         assert_eq!(link.resolve("c"), "http://example.org/a/b/c");
         assert_eq!(link.lang.as_deref(), Some("fr"));
+    }
+
+    #[test]
+    fn non_ascii_references_stay_iris() {
+        let cases = [
+            (
+                "http://example.org/caf%C3%A9/%E7%9F%A5",
+                "http://example.org/caf\u{e9}/\u{77e5}",
+            ),
+            (
+                "http://example.org/a%20b/%2F",
+                "http://example.org/a%20b/%2F",
+            ),
+            ("http://example.org/%C3", "http://example.org/%C3"),
+            ("http://example.org/plain", "http://example.org/plain"),
+        ];
+        for (uri, want) in cases {
+            assert_eq!(iri(uri), want, "{uri}");
+        }
+        let doc = "<feed xml:base=\"http://example.org/caf\u{e9}/\"><link href=\"\u{77e5}\u{8bc6}.html\"/></feed>";
+        let root = parse(doc, None).expect("xml");
+        let link = root.elements().next().expect("link");
+        assert_eq!(
+            link.resolve("\u{77e5}\u{8bc6}.html"),
+            "http://example.org/caf\u{e9}/\u{77e5}\u{8bc6}.html"
+        );
     }
 
     #[test]

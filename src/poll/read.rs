@@ -8,7 +8,7 @@ use url::Url;
 use crate::decode::{Decoded, decode};
 use crate::extract::{self, FoundLink, LinkError, PageArticle};
 use crate::normalize::{Candidate, Origin, normalize};
-use crate::parse::{Skipped, ParseError, ParsedFeed, parse_feed};
+use crate::parse::{ParseError, ParsedFeed, Skipped, parse_feed};
 
 /// Why a document could not be read.
 #[derive(Debug, thiserror::Error)]

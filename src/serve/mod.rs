@@ -455,7 +455,7 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
     let body: String = rows
         .iter()
         .map(|r| {
-            let error = r.moved_to.as_ref().map(|to| format!("moved to {to}; update feeds.toml")).or(r.last_error.clone()).unwrap_or_default();
+            let error = r.moved_to.as_ref().map(|to| format!("moved to {to}; update feeds.toml")).or(r.last_error.clone()).or(r.warning.as_ref().map(|w| format!("warning: {w}"))).unwrap_or_default();
             format!(
                 "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 attr(&r.state.replace(' ', "-")),

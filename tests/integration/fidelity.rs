@@ -701,3 +701,111 @@ fn gofeed_field_agreement_is_at_least_the_floor() {
         FLOOR * 100.0
     );
 }
+
+/// A real RSS 2.0 feed in the Userland default namespace was read as 0 entries while `poll`
+/// said "ok". Polled by the real binary from a loopback server, every entry is stored.
+#[test]
+fn poll_stores_every_entry_of_a_feed_in_the_userland_namespace() {
+    let server = crate::support::FixtureServer::start();
+    server.route(
+        "/haidian.rss",
+        crate::support::Reply::ok(
+            "application/rss+xml",
+            crate::support::fixture("reading/userland-namespace.xml"),
+        ),
+    );
+    let home = crate::support::Gazette::new(&crate::support::source(
+        "haidian",
+        &server.url("/haidian.rss"),
+        "",
+    ));
+    let run = home.run(&["poll"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("haidian: 3 new") && !run.stdout.contains("warning"),
+        "{}",
+        run.stdout
+    );
+    let articles = home.run(&["articles", "--json"]).json_lines();
+    assert_eq!(articles.len(), 3);
+    assert!(
+        articles.iter().any(|a| a["title"]
+            == "Zhongguancun becomes IP service cluster demonstration zone"
+            && a["author"] == "Haidian Desk"),
+        "{articles:?}"
+    );
+}
+
+/// A document with item elements gazette cannot read, or whose items are all empty, parses
+/// without error: it must show "warning" on every surface (poll's line, `status`, the
+/// daemon's `/status.json` and a `/status.rss` event), never a plain "ok".
+#[test]
+fn a_feed_whose_items_all_fail_is_a_warning_on_every_surface() {
+    use crate::support::{FixtureServer, Gazette, Reply, fixture, http_get, source};
+    let server = FixtureServer::start();
+    for (path, file) in [
+        ("/wrapped.rss", "reading/items-not-readable.xml"),
+        ("/empty.rss", "reading/items-all-empty.xml"),
+        ("/good.rss", "reading/userland-namespace.xml"),
+    ] {
+        server.route(path, Reply::ok("application/rss+xml", fixture(file)));
+    }
+    let home = Gazette::new(&format!(
+        "{}{}{}",
+        source("wrapped", &server.url("/wrapped.rss"), "interval = \"1h\""),
+        source("empty", &server.url("/empty.rss"), "interval = \"1h\""),
+        source("good", &server.url("/good.rss"), "interval = \"1h\""),
+    ));
+    let run = home.run(&["poll"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let line = |id: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{id}:")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("wrapped").contains("warning: the document has item or entry elements"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        line("empty").contains("warning: all 2 entries were skipped"),
+        "{}",
+        run.stdout
+    );
+    assert!(!line("good").contains("warning"), "{}", run.stdout);
+    assert!(run.stdout.contains("; 2 with warnings"), "{}", run.stdout);
+
+    let status: serde_json::Value =
+        serde_json::from_str(&home.run(&["status", "--json"]).stdout).expect("json");
+    let state = |doc: &serde_json::Value, id: &str| {
+        doc["sources"]
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["id"] == id).cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(state(&status, "wrapped")["state"], "warning", "{status}");
+    assert_eq!(state(&status, "empty")["state"], "warning", "{status}");
+    assert_eq!(state(&status, "good")["state"], "ok", "{status}");
+    assert!(
+        state(&status, "empty")["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("no title, link, guid or content")),
+        "{status}"
+    );
+
+    // the daemon serves the same: nothing is due for an hour, so it only reports
+    let mut daemon = home.start();
+    let served: serde_json::Value =
+        serde_json::from_slice(&http_get(daemon.addr, "/status.json", &[]).body).expect("json");
+    assert_eq!(state(&served, "wrapped")["state"], "warning", "{served}");
+    let events =
+        String::from_utf8_lossy(&http_get(daemon.addr, "/status.rss", &[]).body).into_owned();
+    assert!(
+        events.contains("warning") && events.contains("wrapped") && events.contains("empty"),
+        "{events}"
+    );
+    assert_eq!(daemon.stop(), Some(0));
+}
