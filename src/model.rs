@@ -35,6 +35,9 @@ pub struct Enclosure {
     #[serde(rename = "type")]
     pub r#type: Option<String>,
     pub length: Option<u64>,
+    /// Playing time in seconds (`itunes:duration`, JSON Feed `duration_in_seconds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<u64>,
 }
 
 /// How one source carries an article.

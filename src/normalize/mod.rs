@@ -236,6 +236,7 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
                         url: clean_url(&e.url, origin.base)?,
                         r#type: e.r#type.clone(),
                         length: e.length,
+                        duration: e.duration,
                     })
                 })
                 .collect(),

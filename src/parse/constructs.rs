@@ -274,7 +274,25 @@ pub fn push_enclosure(
         length: length
             .and_then(|l| l.trim().parse::<u64>().ok())
             .filter(|l| *l > 0),
+        duration: None,
     });
+}
+
+/// `itunes:duration`: seconds, `MM:SS` or `HH:MM:SS` (Apple Podcasts RSS tags).
+pub fn duration(raw: &str) -> Option<u64> {
+    let mut total: u64 = 0;
+    let parts: Vec<&str> = raw.trim().split(':').collect();
+    if parts.len() > 3 {
+        return None;
+    }
+    for p in parts {
+        let n: f64 = p.trim().parse().ok()?;
+        if !(0.0..1e9).contains(&n) {
+            return None;
+        }
+        total = total.checked_mul(60)?.checked_add(n as u64)?;
+    }
+    (total > 0).then_some(total)
 }
 
 /// What the extension vocabularies say about one item, entry or channel.
@@ -290,6 +308,7 @@ pub struct Extensions {
     pub content: Option<Construct>,
     pub enclosures: Vec<Enclosure>,
     pub image: Option<String>,
+    pub duration: Option<u64>,
 }
 
 /// Reads Dublin Core, DCMI terms, iTunes, Media RSS and `content:encoded` among `el`'s
@@ -352,6 +371,9 @@ pub fn extensions(el: &Element, tz: Tz) -> Extensions {
                 if itunes_summary.is_none() || c.name == "summary" =>
             {
                 itunes_summary = c.value().map(Construct::Plain).or(itunes_summary);
+            }
+            (Ns::Itunes, "duration") => {
+                x.duration = x.duration.or_else(|| c.value().and_then(|v| duration(&v)));
             }
             (Ns::Itunes, "keywords") => {
                 if let Some(v) = c.value() {
@@ -477,6 +499,21 @@ pub fn apply(entry: &mut Entry, x: Extensions, emails: &mut Vec<String>) {
     if entry.image.is_none() {
         entry.image = x.image;
     }
+    // the episode's playing time belongs to its audio or video file
+    if let Some(d) = x.duration {
+        let media = |e: &Enclosure| {
+            e.r#type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("audio/") || t.starts_with("video/"))
+        };
+        let at = entry.enclosures.iter().position(media).unwrap_or(0);
+        let target = entry.enclosures.get_mut(at);
+        if let Some(e) = target
+            && e.duration.is_none()
+        {
+            e.duration = Some(d);
+        }
+    }
 }
 
 /// An entry's image when no element names one: an image enclosure, else the first `<img>`.
@@ -512,6 +549,22 @@ mod tests {
         ];
         for (html, want) in cases {
             assert_eq!(first_image(html).as_deref(), want, "{html}");
+        }
+    }
+
+    #[test]
+    fn itunes_durations_in_every_form() {
+        let cases = [
+            ("1234", Some(1234)),
+            ("12:34", Some(754)),
+            ("1:02:03", Some(3723)),
+            ("01:02:03.5", Some(3723)),
+            ("", None),
+            ("soon", None),
+            ("1:2:3:4", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(duration(raw), want, "{raw}");
         }
     }
 

@@ -99,6 +99,13 @@ pub fn read(text: &str, tz: Tz) -> Option<ParsedFeed> {
                         string(a.get("mime_type")).as_deref(),
                         length.as_deref(),
                     );
+                    if let Some(e) = entry.enclosures.last_mut() {
+                        e.duration = e.duration.or_else(|| {
+                            a.get("duration_in_seconds")
+                                .and_then(Value::as_f64)
+                                .map(|d| d as u64)
+                        });
+                    }
                 }
             }
             entry

@@ -415,6 +415,7 @@ fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) ->
                 url: url.to_string(),
                 r#type: kind,
                 length,
+                duration: None,
             });
         }
     };

@@ -435,6 +435,7 @@ fn podcasts_and_media_become_enclosures_image_and_author() {
     assert_eq!(e[0].enclosures[0].r#type.as_deref(), Some("audio/mpeg"));
     assert_eq!(e[0].enclosures[0].length, Some(1234));
     assert_eq!(e[0].enclosures[1].length, Some(999));
+    assert_eq!(e[0].enclosures[0].duration, Some(754));
     assert_eq!(e[0].image.as_deref(), Some("http://x/thumb1.jpg"));
     assert_eq!(e[0].authors, ["Host"]);
     assert_eq!(e[0].summary_html.as_deref(), Some("<p>Episode summary</p>"));
