@@ -83,7 +83,7 @@ pub fn read(root: &Element, tz: Tz) -> Option<ParsedFeed> {
                 .filter(|s| !s.is_empty());
             let content = child(el, &["content"]);
             entry.content_html = content
-                .and_then(atom_text)
+                .and_then(constructs::atom_content)
                 .map(|c| c.html())
                 .filter(|c| !c.is_empty());
             let mut people = authors_of(el);

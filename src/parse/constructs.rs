@@ -75,9 +75,19 @@ pub fn collapse(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// An Atom text construct (RFC 4287 §3.1), Atom 0.3 content modes included. `None` when empty
-/// or when it carries no text (a base64 image as `content`).
+/// An Atom text construct (RFC 4287 §3.1: title, subtitle, summary, rights), Atom 0.3 modes
+/// included. A type it does not know is read as text, unless it is base64 text.
 pub fn atom_text(el: &Element) -> Option<Construct> {
+    read_construct(el, false)
+}
+
+/// Atom `content` (RFC 4287 §4.1.3): as [`atom_text`], but a base64 payload that is not text
+/// (an image, a video) is no article text: `None`.
+pub fn atom_content(el: &Element) -> Option<Construct> {
+    read_construct(el, true)
+}
+
+fn read_construct(el: &Element, is_content: bool) -> Option<Construct> {
     let kind = el.attr("type").unwrap_or("").trim().to_ascii_lowercase();
     let mode = el.attr("mode").unwrap_or("").trim().to_ascii_lowercase();
     let htmlish = kind == "html" || kind.contains("html") && !kind.contains("xhtml");
@@ -93,10 +103,16 @@ pub fn atom_text(el: &Element) -> Option<Construct> {
         match base64::engine::general_purpose::STANDARD.decode(cleaned.as_bytes()) {
             // a payload that is text after all (RFC 4287 §4.1.3.3 rule 5): read as such
             Ok(bytes) => {
-                let text = String::from_utf8(bytes).ok()?;
-                if text.chars().any(|c| c.is_control() && !c.is_whitespace()) {
-                    return None; // an image or other binary payload: no article text
-                }
+                let text = String::from_utf8(bytes)
+                    .ok()
+                    .filter(|t| !t.chars().any(|c| c.is_control() && !c.is_whitespace()));
+                let Some(text) = text else {
+                    // an image or other binary payload: no article text; in a title, the
+                    // characters as written
+                    return (!is_content && mode != "base64")
+                        .then(|| Construct::Plain(raw.into_owned()))
+                        .filter(|c| !c.is_empty());
+                };
                 if kind.starts_with("text/plain") {
                     Construct::Plain(text)
                 } else {
@@ -148,6 +164,138 @@ pub fn rss_html(el: &Element) -> Option<Construct> {
     };
     (!out.is_empty()).then_some(out)
 }
+
+/// An RSS element that holds text which may be HTML (title, category): markup written into it
+/// is HTML; otherwise it is HTML only if it looks like it, as feedparser decides: a closing tag
+/// or an entity reference, every tag a common HTML one and every entity a known one. So
+/// "1 < 2" and "History of the <blink> tag" stay text, and "&lt;b&gt;Bold&lt;/b&gt;" is HTML.
+pub fn rss_text(el: &Element) -> Option<Construct> {
+    if el.has_element_children() {
+        return rss_html(el);
+    }
+    let text = el.text();
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(if looks_like_html(&text) {
+        Construct::Html(text.into_owned())
+    } else {
+        Construct::Plain(text.into_owned())
+    })
+}
+
+/// feedparser's `lookslikehtml`.
+pub fn looks_like_html(s: &str) -> bool {
+    if !s.contains(['<', '&']) {
+        return false;
+    }
+    let tags = tag_names(s);
+    let has_close = s.contains("</") && tags.iter().any(|(closing, _)| *closing);
+    let entities = entity_names(s);
+    if !has_close && entities.is_empty() {
+        return false;
+    }
+    tags.iter()
+        .all(|(_, t)| HTML_ELEMENTS.contains(&t.to_ascii_lowercase().as_str()))
+        && entities.iter().all(|e| {
+            let probe = format!("&{e};");
+            e.starts_with('#') || html_escape::decode_html_entities(&probe) != probe
+        })
+}
+
+/// (closing, name) of every `<name` / `</name` in `s`.
+fn tag_names(s: &str) -> Vec<(bool, &str)> {
+    let mut out = Vec::new();
+    for (at, _) in s.match_indices('<') {
+        let rest = &s[at + 1..];
+        let (closing, rest) = match rest.strip_prefix('/') {
+            Some(r) => (true, r),
+            None => (false, rest),
+        };
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        if end > 0 && (!closing || rest[end..].starts_with('>')) {
+            out.push((closing, &rest[..end]));
+        }
+    }
+    out
+}
+
+/// The names of `&name;` and `&#123;` references in `s`.
+fn entity_names(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for (at, _) in s.match_indices('&') {
+        let rest = &s[at + 1..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .unwrap_or(rest.len());
+        if end > 0 && end <= 32 && rest[end..].starts_with(';') {
+            out.push(&rest[..end]);
+        }
+    }
+    out
+}
+
+/// The HTML elements a text may use and still count as HTML (feedparser's acceptable set,
+/// abridged to what titles use).
+const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "acronym",
+    "address",
+    "b",
+    "big",
+    "blockquote",
+    "br",
+    "center",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "font",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+];
 
 /// A person as RSS writes one: `email (Name)`, `Name <email>`, `Name`, or `email`. Returns
 /// (name, email); the name falls back to the email when there is nothing else.
@@ -569,6 +717,24 @@ mod tests {
     }
 
     #[test]
+    fn rss_titles_are_html_only_when_they_look_like_it() {
+        let cases = [
+            ("History of the <blink> tag", false),
+            ("1 < 2 and 3 > 2", false),
+            ("AT&T & friends", false),
+            ("<p>Item Title</p>", true),
+            ("Caf&eacute; news", true),
+            ("&#8217;quoted&#8217;", true),
+            ("The <blink>tag</blink>", false),
+            ("&bogus; entity", false),
+            ("<b>Bold</b> &amp; more", true),
+        ];
+        for (text, html) in cases {
+            assert_eq!(looks_like_html(text), html, "{text}");
+        }
+    }
+
+    #[test]
     fn people_in_every_rss_form() {
         let cases = [
             (
@@ -658,6 +824,12 @@ mod tests {
         let image =
             super::super::xml::parse(r#"<content type="image/png">iVBORw0KGgo=</content>"#, None)
                 .expect("xml");
-        assert_eq!(atom_text(&image), None);
+        assert_eq!(atom_content(&image), None);
+        let custom = super::super::xml::parse(
+            r#"<title type="application/x-custom">test</title>"#,
+            None,
+        )
+        .expect("xml");
+        assert_eq!(atom_text(&custom), Some(Construct::Plain("test".into())));
     }
 }

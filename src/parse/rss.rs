@@ -38,7 +38,7 @@ pub fn read(root: &Element, tz: Tz) -> Option<ParsedFeed> {
     let mut feed_authors: Vec<(String, Option<String>)> = Vec::new();
     if let Some(ch) = channel {
         meta.title = rss(ch, "title")
-            .and_then(rss_html)
+            .and_then(constructs::rss_text)
             .map(|t| t.plain())
             .filter(|t| !t.is_empty());
         meta.link = ch
@@ -70,9 +70,12 @@ pub fn read(root: &Element, tz: Tz) -> Option<ParsedFeed> {
                 feed_authors.push(p);
             }
         }
-        meta.image = rss(ch, "image")
-            .or_else(|| rss(root, "image"))
-            .and_then(|i| {
+        // RSS 1.0 puts the image beside the channel, which only points at it
+        meta.image = ch
+            .elements()
+            .chain(root.elements())
+            .filter(|i| i.name == "image" && is_rss(i))
+            .find_map(|i| {
                 i.elements()
                     .find(|e| e.name == "url")
                     .and_then(|u| u.value().map(|v| u.resolve(&v)))
@@ -149,7 +152,7 @@ fn read_item(
         if !is_rss(c) {
             match (c.ns, c.name.as_str()) {
                 (Ns::Atom, "content") => {
-                    atom_content = atom_content.or_else(|| constructs::atom_text(c))
+                    atom_content = atom_content.or_else(|| constructs::atom_content(c))
                 }
                 (Ns::Atom, "published") if entry.published.is_none() => {
                     entry.published = c.value().and_then(|v| parse_date(&v, tz));
@@ -173,7 +176,9 @@ fn read_item(
         }
         match c.name.as_str() {
             "title" if entry.title.is_none() => {
-                entry.title = rss_html(c).map(|t| t.plain()).filter(|t| !t.is_empty());
+                entry.title = constructs::rss_text(c)
+                    .map(|t| t.plain())
+                    .filter(|t| !t.is_empty());
             }
             "link" if entry.link.is_none() => {
                 entry.link = c

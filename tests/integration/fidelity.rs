@@ -42,6 +42,13 @@ const DELIBERATE: &[(&str, &str, &str)] = &[
     // An Atom id is an identity, not a link: resolving a relative one against xml:base would
     // give every entry a new identity whenever the publisher moves the feed.
     ("entry_id_xml_base", "item.guid", "ids are never rewritten"),
+    // `&copy=2` in a query string is no entity (no semicolon after the name): gazette keeps
+    // the characters; gofeed's HTML value shows "©=2" to any HTML reader.
+    (
+        "issue_320_legacy_entity_prefix",
+        "feed.title",
+        "legacy entities stay text",
+    ),
 ];
 
 /// One comparable value, keyed by a path such as `feed.title` or `items[0].link`.
@@ -808,4 +815,52 @@ fn a_feed_whose_items_all_fail_is_a_warning_on_every_surface() {
         "{events}"
     );
     assert_eq!(daemon.stop(), Some(0));
+}
+
+/// An Atom `type="text"` title "History of the &lt;blink&gt; tag" is the text
+/// `History of the <blink> tag`: it keeps `<blink>` in the stored title, in the dedup key and
+/// in every republished format, read back by gazette's own reader.
+#[test]
+fn a_plain_text_title_keeps_its_markup_characters_through_every_output() {
+    use crate::support::{FixtureServer, Gazette, Reply, fixture, source};
+    let server = FixtureServer::start();
+    server.route(
+        "/history.atom",
+        Reply::ok("application/atom+xml", fixture("reading/blink-title.atom")),
+    );
+    let home = Gazette::new(&format!(
+        "{}[[topic]]\nid = \"web\"\ntitle = \"Web\"\nquery = \"history\"\n",
+        source("history", &server.url("/history.atom"), "")
+    ));
+    let run = home.run(&["poll"]);
+    assert!(
+        run.stdout.contains("history: 1 new"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let want = "History of the <blink> tag";
+    let articles = home.run(&["articles", "--json"]).json_lines();
+    assert_eq!(articles[0]["title"], want);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for format in ["rss", "atom", "json"] {
+        let rendered = home.run(&["render", "web", "--format", format]);
+        assert_eq!(rendered.code, 0, "{}", rendered.stderr);
+        let path = dir.path().join(format!("web.{format}"));
+        std::fs::write(&path, &rendered.stdout).expect("write");
+        let read = home.run(&["inspect", path.to_str().unwrap_or_default(), "--json"]);
+        let doc: serde_json::Value = serde_json::from_str(&read.stdout)
+            .unwrap_or_else(|e| panic!("{format}: {e}: {}{}", read.stdout, read.stderr));
+        assert_eq!(
+            doc["entries"][0]["title"], want,
+            "{format}: {}",
+            rendered.stdout
+        );
+        assert!(
+            doc["entries"][0]["dedup_key"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("history of the blink tag@")),
+            "{format}: {doc}"
+        );
+    }
 }
