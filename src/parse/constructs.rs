@@ -825,11 +825,9 @@ mod tests {
             super::super::xml::parse(r#"<content type="image/png">iVBORw0KGgo=</content>"#, None)
                 .expect("xml");
         assert_eq!(atom_content(&image), None);
-        let custom = super::super::xml::parse(
-            r#"<title type="application/x-custom">test</title>"#,
-            None,
-        )
-        .expect("xml");
+        let custom =
+            super::super::xml::parse(r#"<title type="application/x-custom">test</title>"#, None)
+                .expect("xml");
         assert_eq!(atom_text(&custom), Some(Construct::Plain("test".into())));
     }
 }
