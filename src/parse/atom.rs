@@ -144,13 +144,8 @@ pub fn read(root: &Element, tz: Tz) -> Option<ParsedFeed> {
             entry
         })
         .collect();
-    Some(ParsedFeed {
-        items_in_document: entries.len(),
-        meta,
-        entries,
-        repairs: Vec::new(),
-        skipped: Vec::new(),
-    })
+    let items = entries.len();
+    Some(ParsedFeed::read(meta, entries, items))
 }
 
 fn child_in<'a>(parent: &'a Element, ns: Ns, names: &[&str]) -> Option<&'a Element> {

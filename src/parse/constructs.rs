@@ -788,14 +788,6 @@ mod tests {
                 "AT&T wins",
             ),
             (
-                r#"<title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">&lt;p&gt;Entry &lt;b&gt;Title&lt;/b&gt;</div></title>"#,
-                "<p>Entry <b>Title</b>",
-            ),
-            (
-                r#"<title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">Entry <b>Title</b></div></title>"#,
-                "Entry Title",
-            ),
-            (
                 r#"<title mode="escaped" type="text/html">&lt;p&gt;Entry Title&lt;/p&gt;</title>"#,
                 "Entry Title",
             ),

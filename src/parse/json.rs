@@ -117,11 +117,5 @@ pub fn read(text: &str, tz: Tz) -> Option<ParsedFeed> {
         .iter()
         .filter_map(|e| e.updated.or(e.published))
         .max();
-    Some(ParsedFeed {
-        items_in_document: items.len(),
-        meta,
-        entries,
-        repairs: Vec::new(),
-        skipped: Vec::new(),
-    })
+    Some(ParsedFeed::read(meta, entries, items.len()))
 }

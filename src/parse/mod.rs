@@ -99,6 +99,19 @@ pub struct ParsedFeed {
     pub skipped: Vec<Skipped>,
 }
 
+impl ParsedFeed {
+    /// What gazette's own reader made of a document holding `items` item/entry elements.
+    fn read(meta: FeedMeta, entries: Vec<Entry>, items: usize) -> ParsedFeed {
+        ParsedFeed {
+            meta,
+            entries,
+            repairs: Vec::new(),
+            items_in_document: items,
+            skipped: Vec::new(),
+        }
+    }
+}
+
 /// An entry that could not become an article.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Skipped {

@@ -111,13 +111,8 @@ pub fn read(root: &Element, tz: Tz) -> Option<ParsedFeed> {
     let entries = items
         .map(|item| read_item(item, &is_rss, tz, &meta, &feed_authors))
         .collect::<Vec<_>>();
-    Some(ParsedFeed {
-        items_in_document: entries.len(),
-        meta,
-        entries,
-        repairs: Vec::new(),
-        skipped: Vec::new(),
-    })
+    let items = entries.len();
+    Some(ParsedFeed::read(meta, entries, items))
 }
 
 fn rss_child<'a>(parent: &'a Element, name: &str, rss_ns: Ns) -> Option<&'a Element> {
