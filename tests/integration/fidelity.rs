@@ -803,6 +803,22 @@ fn a_feed_whose_items_all_fail_is_a_warning_on_every_surface() {
         "{status}"
     );
 
+    // inspect says which entries it skipped and why
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/reading/items-all-empty.xml");
+    let inspected: serde_json::Value = serde_json::from_str(
+        &home
+            .run(&["inspect", path.to_str().unwrap_or_default(), "--json"])
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(inspected["items_in_document"], 2, "{inspected}");
+    assert_eq!(
+        inspected["skipped"][1]["reason"], "no title, link, guid or content",
+        "{inspected}"
+    );
+    assert!(inspected["warning"].is_string(), "{inspected}");
+
     // the daemon serves the same: nothing is due for an hour, so it only reports
     let mut daemon = home.start();
     let served: serde_json::Value =
