@@ -49,6 +49,9 @@ pub struct SourceLink {
     /// The source's own id for the entry, if it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guid: Option<String>,
+    /// The author this source names (republished feeds credit the primary source's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
 }
 
 /// One (normalized title, publication instant) pair under which an article is found by dedup.
@@ -100,6 +103,10 @@ pub struct Article {
     /// Ids of the topics this article belongs to (computed when it is stored).
     #[serde(default)]
     pub topics: Vec<String>,
+    /// The newest "updated" date any of its sources gave (not gazette's own change time,
+    /// which is `updated`): what republished feeds say an entry was updated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_updated: Option<DateTime<Utc>>,
 }
 
 /// What the archive remembers about polling one source.

@@ -46,6 +46,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
             source: c.source.clone(),
             url: c.url.clone(),
             guid: c.guid.clone(),
+            author: c.author.clone(),
         }],
         author: c.author.clone(),
         language: c.language.clone(),
@@ -61,6 +62,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
         }],
         image: c.image.clone(),
         topics: Vec::new(),
+        source_updated: c.updated,
     }
 }
 
@@ -82,12 +84,18 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
                 link.url = c.url.clone();
             }
             link.guid = c.guid.clone().or(link.guid.take());
+            link.author = c.author.clone().or(link.author.take());
         }
-        Some(_) => {}
+        Some(link) => {
+            if link.author.is_none() {
+                link.author = c.author.clone();
+            }
+        }
         None => a.links.push(SourceLink {
             source: c.source.clone(),
             url: c.url.clone(),
             guid: c.guid.clone(),
+            author: c.author.clone(),
         }),
     }
     if a.url.is_empty() && !c.url.is_empty() {
@@ -144,6 +152,7 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
             a.enclosures.push(e.clone());
         }
     }
+    a.source_updated = a.source_updated.max(c.updated);
     if a != *existing {
         a.updated = now;
     }
@@ -190,6 +199,7 @@ pub fn absorb(existing: &Article, other: &Article) -> Article {
     a.author = a.author.clone().or(other.author.clone());
     a.language = a.language.clone().or(other.language.clone());
     a.image = a.image.clone().or(other.image.clone());
+    a.source_updated = a.source_updated.max(other.source_updated);
     a
 }
 

@@ -1121,6 +1121,7 @@ mod tests {
             source: "wire".into(),
             url: "https://example.org/a".into(),
             guid: Some("g1".into()),
+            author: None,
         };
         let bytes = encode(&small).expect("encode");
         assert_eq!(bytes.first(), Some(&b'{'), "a small value stays plain JSON");
@@ -1158,6 +1159,7 @@ mod tests {
             source: "wire".into(),
             url: format!("https://example.org/{}", "a".repeat(400)),
             guid: None,
+            author: None,
         };
         let good = encode(&article).expect("encode");
         assert_eq!(good.first(), Some(&LZ4));

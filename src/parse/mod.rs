@@ -5,6 +5,8 @@
 
 mod atom;
 mod constructs;
+
+pub use constructs::person;
 pub mod dates;
 mod json;
 pub mod repair;

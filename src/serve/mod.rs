@@ -240,10 +240,13 @@ fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
     {
+        // weak comparison (RFC 9110 §8.8.3.2), as If-None-Match requires (§13.1.2)
+        let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
+        let ours = opaque(&r.etag);
         return inm
             .split(',')
             .map(str::trim)
-            .any(|tag| tag == "*" || tag == r.etag || tag.strip_prefix("W/") == Some(&r.etag));
+            .any(|tag| tag == "*" || opaque(tag) == ours);
     }
     if let Some(ims) = headers
         .get(header::IF_MODIFIED_SINCE)

@@ -54,11 +54,13 @@ fn articles() -> Vec<Article> {
                 source: "wire".into(),
                 url: "https://wire.example/2016/05/04/zgc.html?id=1&page=2".into(),
                 guid: Some("w-1".into()),
+                author: Some("Liu & \"Gan\"".into()),
             },
             SourceLink {
                 source: "haidian".into(),
                 url: "https://haidian.example/zgc".into(),
                 guid: None,
+                author: Some("hd@haidian.example (Haidian Desk)".into()),
             },
         ],
         author: Some("Liu & \"Gan\"".into()),
@@ -72,6 +74,7 @@ fn articles() -> Vec<Article> {
         dedup_keys: vec![],
         image: None,
         topics: vec!["ip-innovation".into()],
+        source_updated: Some(t("2016-05-04T08:30:00Z")),
     };
     let mut second = base.clone();
     second.id = "fedcba9876543210".into();
@@ -80,6 +83,15 @@ fn articles() -> Vec<Article> {
     second.published = t("2016-05-03T02:00:00Z");
     second.updated = t("2016-05-03T02:00:00Z");
     second.sources = vec!["haidian".into()];
+    second.links = vec![SourceLink {
+        source: "haidian".into(),
+        url: "https://haidian.example/second".into(),
+        guid: None,
+        author: None,
+    }];
+    second.content_source = "haidian".into();
+    second.source_updated = None;
+    second.categories = vec![];
     second.author = None;
     second.summary = String::new();
     vec![base, second]
@@ -194,10 +206,13 @@ fn rss_has_self_link_source_and_content_encoded() {
         item.content()
             .is_some_and(|c| c.contains("<b>paragraph</b>"))
     );
+    // description is HTML: the plain summary comes back as the same text, no element in it
     assert_eq!(
-        item.description(),
-        Some("A summary with <angle> & ampersand, 中文 and 🚀.")
+        item.description()
+            .map(|d| html_escape::decode_html_entities(d).into_owned()),
+        Some("A summary with <angle> & ampersand, 中文 and 🚀.".to_string())
     );
+    assert!(!item.description().unwrap_or_default().contains('<'));
     assert_eq!(
         item.dublin_core_ext().map(|d| d.creators().to_vec()),
         Some(vec!["Liu & \"Gan\"".to_string()])

@@ -1,0 +1,138 @@
+//! A topic as JSON Feed 1.1 (https://jsonfeed.org/version/1.1): attachments, the lead image,
+//! every source's author (the primary source's first) and a `_gazette` extension object naming
+//! the sources (JSON Feed §"Extensions").
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::credit;
+use super::{Format, Site};
+use crate::config::Topic;
+use crate::model::Article;
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: String,
+    feed_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonAuthor {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Attachment<'a> {
+    url: &'a str,
+    mime_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size_in_bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration_in_seconds: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct SourceRef {
+    id: String,
+    name: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct Extension {
+    sources: Vec<SourceRef>,
+    first_seen: String,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    url: String,
+    title: &'a str,
+    content_html: &'a str,
+    content_text: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    summary: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<&'a str>,
+    date_published: String,
+    date_modified: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<JsonAuthor>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attachments: Vec<Attachment<'a>>,
+    _gazette: Extension,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn item<'a>(a: &'a Article, site: &Site<'_>) -> JsonItem<'a> {
+    let credits = credit::credits(a, site);
+    JsonItem {
+        id: &a.id,
+        url: credit::link(a, &credits),
+        title: &a.title,
+        content_html: &a.html,
+        content_text: &a.text,
+        summary: &a.summary,
+        image: a.image.as_deref(),
+        date_published: rfc3339(a.published),
+        date_modified: rfc3339(credit::updated(a)),
+        authors: credit::authors(&credits)
+            .into_iter()
+            .map(|p| JsonAuthor { name: p.name })
+            .collect(),
+        tags: a
+            .topics
+            .iter()
+            .map(String::as_str)
+            .chain(a.categories.iter().map(String::as_str))
+            .collect(),
+        language: a.language.as_deref(),
+        attachments: a
+            .enclosures
+            .iter()
+            .map(|e| Attachment {
+                url: &e.url,
+                mime_type: credit::mime_type(e),
+                size_in_bytes: e.length,
+                duration_in_seconds: e.duration,
+            })
+            .collect(),
+        _gazette: Extension {
+            sources: credits
+                .into_iter()
+                .map(|c| SourceRef {
+                    id: c.id,
+                    name: c.name,
+                    url: c.url,
+                })
+                .collect(),
+            first_seen: rfc3339(a.first_seen),
+        },
+    }
+}
+
+pub fn feed(topic: &Topic, articles: &[Article], site: &Site<'_>) -> serde_json::Result<Vec<u8>> {
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: &topic.title,
+        home_page_url: site.base_url.to_string(),
+        feed_url: site.feed_url(&topic.id, Format::Json),
+        description: topic.description.as_deref(),
+        items: articles.iter().map(|a| item(a, site)).collect(),
+    };
+    serde_json::to_vec_pretty(&feed)
+}
