@@ -297,3 +297,211 @@ fn empty_topic_renders_valid_feeds() {
         assert!(feed.entries.is_empty());
     }
 }
+
+/// Text that was never HTML: a title and summary full of `<script>`, `<video>`, `&`, `<` and
+/// quotes go through all three formats and come back, read by feed-rs (RSS descriptions read
+/// as the HTML they are), as the same text with no element in it.
+#[test]
+fn hostile_titles_and_summaries_come_back_as_the_same_text_in_every_format() {
+    let title = "<script>alert(1)</script> AT&T says 3 < 5 & \"quotes\" <video src=x onerror=y>";
+    let summary =
+        "&lt;script&gt; is text here: <script>alert(2)</script> <video autoplay> 1 < 2 && 'q' AT&T";
+    let mut a = articles().remove(0);
+    a.title = title.into();
+    a.summary = summary.into();
+    let config = config();
+    let no_elements = |html: &str, what: &str| {
+        let doc = scraper::Html::parse_fragment(html);
+        let elements = doc
+            .root_element()
+            .descendants()
+            .filter(|n| n.value().is_element())
+            .count();
+        assert_eq!(elements, 1, "{what}: elements in {html:?}"); // the fragment's own root
+        doc.root_element().text().collect::<String>()
+    };
+    for format in Format::ALL {
+        let r = render(
+            &config.topics[0],
+            std::slice::from_ref(&a),
+            format,
+            &Site::new(&config),
+        )
+        .expect("renders");
+        let feed = feed_rs::parser::parse(r.body.as_slice())
+            .unwrap_or_else(|e| panic!("{}: {e}", format.ext()));
+        let e = &feed.entries[0];
+        let got_title = e
+            .title
+            .as_ref()
+            .map(|t| t.content.clone())
+            .unwrap_or_default();
+        assert_eq!(got_title, title, "{} title", format.ext());
+        let got_summary = e
+            .summary
+            .as_ref()
+            .map(|t| t.content.clone())
+            .unwrap_or_default();
+        let summary_text = match format {
+            // RSS description is HTML: read it as HTML
+            Format::Rss => no_elements(&got_summary, "rss description"),
+            _ => got_summary,
+        };
+        assert_eq!(summary_text, summary, "{} summary", format.ext());
+    }
+}
+
+/// A podcast republished through a topic keeps every enclosure: RSS's one `<enclosure>` (the
+/// audio) and a `media:content` per file, Atom `rel="enclosure"` links, JSON Feed attachments
+/// with sizes and durations, and the lead image.
+#[test]
+fn a_podcast_keeps_every_enclosure_in_every_format() {
+    let mut a = articles().remove(0);
+    a.enclosures = vec![
+        gazette::model::Enclosure {
+            url: "https://pod.example/cover.jpg".into(),
+            r#type: Some("image/jpeg".into()),
+            length: None,
+            duration: None,
+        },
+        gazette::model::Enclosure {
+            url: "https://pod.example/ep42.mp3".into(),
+            r#type: Some("audio/mpeg".into()),
+            length: Some(34_567_890),
+            duration: Some(2_712),
+        },
+    ];
+    a.image = Some("https://pod.example/ep42.jpg".into());
+    let config = config();
+    let site = Site::new(&config);
+    let render_as = |format| {
+        render(&config.topics[0], std::slice::from_ref(&a), format, &site).expect("renders")
+    };
+    // RSS: the audio file is the one <enclosure>; both are media:content
+    let rss = rss::Channel::read_from(render_as(Format::Rss).body.as_slice()).expect("rss");
+    let enc = rss.items()[0].enclosure().expect("enclosure");
+    assert_eq!(
+        (enc.url(), enc.mime_type(), enc.length()),
+        ("https://pod.example/ep42.mp3", "audio/mpeg", "34567890")
+    );
+    let media = &rss.items()[0].extensions()["media"];
+    assert_eq!(media["content"].len(), 2);
+    assert_eq!(
+        media["thumbnail"][0].attrs().get("url").map(String::as_str),
+        Some("https://pod.example/ep42.jpg")
+    );
+    let parsed = feed_rs::parser::parse(render_as(Format::Rss).body.as_slice()).expect("feed-rs");
+    let urls: Vec<String> = parsed.entries[0]
+        .media
+        .iter()
+        .flat_map(|m| {
+            m.content
+                .iter()
+                .filter_map(|c| c.url.as_ref().map(|u| u.to_string()))
+        })
+        .collect();
+    assert!(
+        urls.contains(&"https://pod.example/ep42.mp3".to_string()),
+        "{urls:?}"
+    );
+    // Atom: one enclosure link per file
+    let atom =
+        atom_syndication::Feed::read_from(render_as(Format::Atom).body.as_slice()).expect("atom");
+    let links: Vec<(&str, Option<&str>, Option<&str>)> = atom.entries()[0]
+        .links()
+        .iter()
+        .filter(|l| l.rel() == "enclosure")
+        .map(|l| (l.href(), l.mime_type(), l.length()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            ("https://pod.example/cover.jpg", Some("image/jpeg"), None),
+            (
+                "https://pod.example/ep42.mp3",
+                Some("audio/mpeg"),
+                Some("34567890")
+            ),
+        ]
+    );
+    // JSON Feed: attachments with everything known
+    let json: serde_json::Value =
+        serde_json::from_slice(&render_as(Format::Json).body).expect("json");
+    let item = &json["items"][0];
+    assert_eq!(item["image"], "https://pod.example/ep42.jpg");
+    assert_eq!(
+        item["attachments"][1],
+        serde_json::json!({
+            "url": "https://pod.example/ep42.mp3",
+            "mime_type": "audio/mpeg",
+            "size_in_bytes": 34567890,
+            "duration_in_seconds": 2712
+        })
+    );
+    assert_eq!(item["attachments"][0]["mime_type"], "image/jpeg");
+}
+
+/// One primary source per article, the one whose text is shown: it gives the link, the author
+/// and `<source>` in every format; the others are credited as via links and in `_gazette`.
+#[test]
+fn the_source_whose_text_is_shown_is_credited_first_everywhere() {
+    let mut a = articles().remove(0);
+    // the text now comes from haidian: it becomes the primary source
+    a.content_source = "haidian".into();
+    let config = config();
+    let site = Site::new(&config);
+    let render_as = |format| {
+        render(&config.topics[0], std::slice::from_ref(&a), format, &site).expect("renders")
+    };
+    let rss = rss::Channel::read_from(render_as(Format::Rss).body.as_slice()).expect("rss");
+    let item = &rss.items()[0];
+    assert_eq!(item.link(), Some("https://haidian.example/zgc"));
+    assert_eq!(
+        item.source().map(|s| s.url()),
+        Some("https://haidian.example/atom.xml")
+    );
+    assert_eq!(
+        item.dublin_core_ext().map(|d| d.creators().to_vec()),
+        Some(vec!["Haidian Desk".to_string()])
+    );
+    let via = item
+        .atom_ext()
+        .map(|x| x.links().to_vec())
+        .unwrap_or_default();
+    assert_eq!(
+        via.iter().map(|l| (l.rel(), l.href())).collect::<Vec<_>>(),
+        [(
+            "via",
+            "https://wire.example/2016/05/04/zgc.html?id=1&page=2"
+        )]
+    );
+    let atom =
+        atom_syndication::Feed::read_from(render_as(Format::Atom).body.as_slice()).expect("atom");
+    let e = &atom.entries()[0];
+    assert!(
+        e.links()
+            .iter()
+            .any(|l| l.rel() == "alternate" && l.href() == "https://haidian.example/zgc")
+    );
+    assert!(
+        e.links()
+            .iter()
+            .any(|l| l.rel() == "via" && l.href().starts_with("https://wire.example/"))
+    );
+    assert_eq!(e.authors()[0].name(), "Haidian Desk");
+    assert_eq!(e.authors()[0].email(), Some("hd@haidian.example"));
+    assert_eq!(
+        e.source().map(|s| s.id()),
+        Some("https://haidian.example/atom.xml")
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&render_as(Format::Json).body).expect("json");
+    let item = &json["items"][0];
+    assert_eq!(item["url"], "https://haidian.example/zgc");
+    assert_eq!(item["authors"][0]["name"], "Haidian Desk");
+    assert_eq!(item["authors"][1]["name"], "Liu & \"Gan\"");
+    assert_eq!(item["_gazette"]["sources"][0]["id"], "haidian");
+    assert_eq!(item["_gazette"]["sources"][1]["id"], "wire");
+    // the sources' own updated date, not gazette's storing time
+    assert_eq!(item["date_modified"], "2016-05-04T08:30:00Z");
+}
