@@ -171,8 +171,12 @@ pub fn table(rows: &[SourceStatus]) -> String {
         .join("\n")
 }
 
-/// The operators' feed of source events (`/status.rss`), newest first.
-pub fn events_rss(archive: &Archive, base_url: &url::Url) -> Result<Vec<u8>, ArchiveError> {
+/// The operators' feed of source events (`/status.rss`), newest first, with the validators
+/// the topic feeds have (a weak ETag, Last-Modified at the newest event) for conditional GET.
+pub fn events_rss(
+    archive: &Archive,
+    base_url: &url::Url,
+) -> Result<crate::publish::Rendered, ArchiveError> {
     let events = archive.events(100)?;
     let items: Vec<rss::Item> = events
         .iter()
@@ -208,13 +212,35 @@ pub fn events_rss(archive: &Archive, base_url: &url::Url) -> Result<Vec<u8>, Arc
     if let Some(e) = events.first() {
         channel.set_last_build_date(e.at.to_rfc2822());
     }
+    let mut atom = rss::extension::atom::AtomExtension::default();
+    atom.set_links(vec![rss::extension::atom::Link {
+        href: base_url
+            .join("status.rss")
+            .map_or_else(|_| format!("{base_url}status.rss"), |u| u.to_string()),
+        rel: "self".into(),
+        mime_type: Some("application/rss+xml".into()),
+        ..rss::extension::atom::Link::default()
+    }]);
+    channel.set_atom_ext(atom);
+    let items_count = items.len();
     channel.set_items(items);
-    channel
+    let body = channel
         .write_to(Vec::new())
         .map_err(|e| ArchiveError::Corrupt {
             key: "events".into(),
             reason: e.to_string(),
-        })
+        })?;
+    let last_modified = events
+        .first()
+        .and_then(|e| DateTime::from_timestamp(e.at.timestamp(), 0))
+        .unwrap_or(DateTime::UNIX_EPOCH);
+    Ok(crate::publish::Rendered {
+        etag: crate::publish::etag_of(&body),
+        body,
+        last_modified,
+        content_type: crate::publish::Format::Rss.content_type(),
+        items: items_count,
+    })
 }
 
 #[cfg(test)]
@@ -237,8 +263,13 @@ mod tests {
             .record_poll("s", &PollState::default(), &[event])
             .expect("record");
         let base = url::Url::parse("http://127.0.0.1/").expect("url");
-        let bytes = events_rss(&archive, &base).expect("rss");
+        let bytes = events_rss(&archive, &base).expect("rss").body;
         let channel = rss::Channel::read_from(&bytes[..]).expect("parses");
+        // a self link, as the validator asks of every feed
+        assert_eq!(
+            channel.atom_ext().map(|a| a.links()[0].href().to_string()),
+            Some("http://127.0.0.1/status.rss".to_string())
+        );
         let description = channel.items()[0].description().expect("description");
         // what a reader renders as HTML: the text, with no element in it
         assert!(!description.contains('<'), "{description}");

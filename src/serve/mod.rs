@@ -296,6 +296,12 @@ async fn topic_feed(
             }
         }
     };
+    respond(&served, &headers)
+}
+
+/// A rendered feed as a response: its validators and caching headers, and `304 Not Modified`
+/// when the request's validators match (RFC 9110 §13.1).
+fn respond(served: &Served, headers: &HeaderMap) -> Response {
     let mut out = HeaderMap::with_capacity(4);
     let headers_of = [
         (header::ETAG, &served.etag),
@@ -307,7 +313,7 @@ async fn topic_feed(
             out.insert(name, v.clone());
         }
     }
-    if not_modified(&headers, &served.rendered) {
+    if not_modified(headers, &served.rendered) {
         return (StatusCode::NOT_MODIFIED, out).into_response();
     }
     if let Some(v) = &served.content_type {
@@ -423,14 +429,11 @@ async fn status_json(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn status_rss(State(state): State<Arc<AppState>>) -> Response {
+async fn status_rss(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     match crate::health::events_rss(&state.archive, &state.config().server.base_url) {
-        Ok(body) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
-            body,
-        )
-            .into_response(),
+        // the same headers and conditional GET as a topic feed; a short max-age: operators
+        // want to hear of problems soon
+        Ok(rendered) => respond(&Served::new(rendered, 60), &headers),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("archive unusable: {e}\n"),
