@@ -188,6 +188,9 @@ pub fn sanitize(html: &str, base: Option<&Url>) -> String {
             None => builder.url_relative(UrlRelative::Deny),
         };
         let mut out = builder.clean(html).to_string();
+        if out.contains("<img") {
+            out = without_tracking_pixels(out);
+        }
         // trimmed in place: a second copy of every article's HTML is not free
         let end = out.trim_end().len();
         out.truncate(end);
@@ -195,6 +198,76 @@ pub fn sanitize(html: &str, base: Option<&Url>) -> String {
         out.drain(..start);
         out
     })
+}
+
+/// Hosts whose images only count readers (Miniflux and FreshRSS strip the same kind): their
+/// images are removed from content, as is any image 1×1 or 0×0 pixels big.
+const TRACKING_HOSTS: &[&str] = &[
+    "feeds.feedburner.com",
+    "feedproxy.google.com",
+    "pixel.wp.com",
+    "stats.wordpress.com",
+    "www.google-analytics.com",
+    "ssl.google-analytics.com",
+    "pixel.quantserve.com",
+    "b.scorecardresearch.com",
+    "sb.scorecardresearch.com",
+    "www.facebook.com",
+    "ad.doubleclick.net",
+    "pubads.g.doubleclick.net",
+    "pixel.mathtag.com",
+    "analytics.twitter.com",
+    "bat.bing.com",
+    "mc.yandex.ru",
+    "counter.yadro.ru",
+    "pi.feedsportal.com",
+    "da.feedsportal.com",
+    "feeds.feedblitz.com",
+    "res.feedblitz.com",
+];
+
+/// Whether an `<img>` tag (as ammonia writes it: double-quoted attributes) is a tracking pixel.
+fn is_tracking_pixel(tag: &str) -> bool {
+    let attr = |name: &str| {
+        let key = format!(" {name}=\"");
+        tag.find(&key).and_then(|at| {
+            let rest = &tag[at + key.len()..];
+            rest.find('"').map(|end| &rest[..end])
+        })
+    };
+    let tiny = |v: Option<&str>| {
+        v.map(|v| v.trim().trim_end_matches("px"))
+            .is_some_and(|v| v == "0" || v == "1")
+    };
+    if tiny(attr("width")) && tiny(attr("height")) {
+        return true;
+    }
+    attr("src")
+        .and_then(|src| Url::parse(&html_escape::decode_html_entities(src)).ok())
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|host| TRACKING_HOSTS.contains(&host.as_str()))
+}
+
+/// `html` with its tracking pixels removed (see [`TRACKING_HOSTS`]).
+fn without_tracking_pixels(html: String) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html.as_str();
+    let mut changed = false;
+    while let Some(at) = rest.find("<img") {
+        let end = rest[at..].find('>').map_or(rest.len(), |e| at + e + 1);
+        out.push_str(&rest[..at]);
+        if is_tracking_pixel(&rest[at..end]) {
+            changed = true;
+        } else {
+            out.push_str(&rest[at..end]);
+        }
+        rest = &rest[end..];
+    }
+    if !changed {
+        return html;
+    }
+    out.push_str(rest);
+    out
 }
 
 thread_local! {
@@ -598,6 +671,29 @@ fn flatten_upto<'a>(words: impl Iterator<Item = &'a str>, max: usize) -> (String
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn tracking_pixels_are_removed_and_other_images_kept() {
+        let base = Url::parse("https://news.example/a").ok();
+        // (content, kept image or None)
+        let cases = [
+            (r#"<p>x</p><img src="https://cdn.example/photo.jpg" width="640" height="480">"#, Some("photo.jpg")),
+            (r#"<img src="https://cdn.example/p.gif" width="1" height="1">"#, None),
+            (r#"<img src="https://cdn.example/p.gif" width="0" height="0">"#, None),
+            (r#"<img src="https://pixel.wp.com/g.gif?blog=1">"#, None),
+            (r#"<img src="http://feeds.feedburner.com/~r/x/~4/abc">"#, None),
+            (r#"<img src="https://stats.wordpress.com/b.gif" alt="">"#, None),
+            (r#"<img src="/relative/chart.png" width="1" height="300">"#, Some("chart.png")),
+        ];
+        for (html, kept) in cases {
+            let out = sanitize(&format!("<p>text</p>{html}"), base.as_ref());
+            assert!(out.contains("<p>text</p>"), "{out}");
+            match kept {
+                Some(name) => assert!(out.contains(name), "{html} -> {out}"),
+                None => assert!(!out.contains("<img"), "{html} -> {out}"),
+            }
+        }
+    }
 
     #[test]
     fn flatten_keeps_words_links_and_headings_without_nesting() {
