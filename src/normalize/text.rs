@@ -677,13 +677,31 @@ mod tests {
         let base = Url::parse("https://news.example/a").ok();
         // (content, kept image or None)
         let cases = [
-            (r#"<p>x</p><img src="https://cdn.example/photo.jpg" width="640" height="480">"#, Some("photo.jpg")),
-            (r#"<img src="https://cdn.example/p.gif" width="1" height="1">"#, None),
-            (r#"<img src="https://cdn.example/p.gif" width="0" height="0">"#, None),
+            (
+                r#"<p>x</p><img src="https://cdn.example/photo.jpg" width="640" height="480">"#,
+                Some("photo.jpg"),
+            ),
+            (
+                r#"<img src="https://cdn.example/p.gif" width="1" height="1">"#,
+                None,
+            ),
+            (
+                r#"<img src="https://cdn.example/p.gif" width="0" height="0">"#,
+                None,
+            ),
             (r#"<img src="https://pixel.wp.com/g.gif?blog=1">"#, None),
-            (r#"<img src="http://feeds.feedburner.com/~r/x/~4/abc">"#, None),
-            (r#"<img src="https://stats.wordpress.com/b.gif" alt="">"#, None),
-            (r#"<img src="/relative/chart.png" width="1" height="300">"#, Some("chart.png")),
+            (
+                r#"<img src="http://feeds.feedburner.com/~r/x/~4/abc">"#,
+                None,
+            ),
+            (
+                r#"<img src="https://stats.wordpress.com/b.gif" alt="">"#,
+                None,
+            ),
+            (
+                r#"<img src="/relative/chart.png" width="1" height="300">"#,
+                Some("chart.png"),
+            ),
         ];
         for (html, kept) in cases {
             let out = sanitize(&format!("<p>text</p>{html}"), base.as_ref());

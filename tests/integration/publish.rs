@@ -271,6 +271,53 @@ fn json_feed_follows_the_1_1_field_rules() {
         }
         // 1.1 dropped `author`; it must not appear
         assert!(item.get("author").is_none());
+        // every other key is the spec's or an extension (JSON Feed 1.1, "Extensions")
+        const ITEM_KEYS: &[&str] = &[
+            "id",
+            "url",
+            "external_url",
+            "title",
+            "content_html",
+            "content_text",
+            "summary",
+            "image",
+            "banner_image",
+            "date_published",
+            "date_modified",
+            "authors",
+            "tags",
+            "language",
+            "attachments",
+        ];
+        for key in item.as_object().expect("object").keys() {
+            assert!(
+                ITEM_KEYS.contains(&key.as_str()) || key.starts_with('_'),
+                "{key} is neither a JSON Feed 1.1 item field nor an extension"
+            );
+        }
+        for a in item["authors"].as_array().into_iter().flatten() {
+            assert!(
+                a["name"].as_str().is_some_and(|n| !n.trim().is_empty()),
+                "{a}"
+            );
+        }
+        for a in item["attachments"].as_array().into_iter().flatten() {
+            // url and mime_type are required; size and duration are numbers when present
+            assert!(a["url"].is_string() && a["mime_type"].is_string(), "{a}");
+            assert!(a.get("size_in_bytes").is_none_or(|v| v.is_u64()), "{a}");
+            assert!(
+                a.get("duration_in_seconds").is_none_or(|v| v.is_number()),
+                "{a}"
+            );
+        }
+        assert!(
+            item["tags"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|t| t.is_string())
+        );
+        assert!(item["_gazette"]["sources"].is_array(), "{item}");
     }
     assert_eq!(items[0]["title"], TRICKY);
     assert_eq!(
@@ -504,4 +551,123 @@ fn the_source_whose_text_is_shown_is_credited_first_everywhere() {
     assert_eq!(item["_gazette"]["sources"][1]["id"], "wire");
     // the sources' own updated date, not gazette's storing time
     assert_eq!(item["date_modified"], "2016-05-04T08:30:00Z");
+}
+
+/// Warnings the W3C checker gives on these feeds that are not defects, with why.
+const ALLOWED_WARNINGS: &[(&str, &str)] = &[
+    // rendered to a file, not served from the URL the self link names
+    ("SelfDoesntMatchLocation", "validated offline, from a file"),
+    // the hostile fixture's title and summary are text that names tags ("<script>…"): RSS has
+    // no way to say "this is text" but escaping, and Atom's type="text" says it
+    // (RFC 4287 §3.1.1.1); the checker guesses HTML from the characters alone
+    ("ContainsHTML", "a text title that names a tag"),
+    (
+        "ContainsUndeclaredHTML",
+        "a type=\"text\" title or summary that names a tag",
+    ),
+];
+
+/// The W3C Feed Validation Service's own checker (`../shared/tools/validate-feed.py`) on every
+/// kind of topic gazette renders (a podcast, hostile titles, a story from several sources, CJK,
+/// an item with no summary) as RSS and Atom, and on `/status.rss`: no errors, and no warnings
+/// but the ones listed above. `.ci/run` installs html5lib so that CI runs it.
+#[test]
+fn published_feeds_pass_the_w3c_feed_validator() {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/validate-feed.py");
+    if !tool.exists() {
+        eprintln!(
+            "SKIP published_feeds_pass_the_w3c_feed_validator: {} is absent",
+            tool.display()
+        );
+        return;
+    }
+    let python = ["python3", "/usr/bin/python3"].into_iter().find(|p| {
+        std::process::Command::new(p)
+            .args(["-c", "import html5lib"])
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    let Some(python) = python else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must install python3-html5lib for the validator step"
+        );
+        eprintln!("SKIP published_feeds_pass_the_w3c_feed_validator: python3 has no html5lib");
+        return;
+    };
+    let mut all = articles();
+    // a podcast episode
+    let mut pod = all[0].clone();
+    pod.id = "1111111111111111".into();
+    pod.title = "Episode 42: patents in podcasts".into();
+    pod.published = t("2016-05-02T10:00:00Z");
+    pod.source_updated = None;
+    pod.enclosures = vec![gazette::model::Enclosure {
+        url: "https://pod.example/ep42.mp3".into(),
+        r#type: Some("audio/mpeg".into()),
+        length: Some(34_567_890),
+        duration: Some(2_712),
+    }];
+    pod.image = Some("https://pod.example/ep42.jpg".into());
+    // hostile text
+    let mut hostile = all[1].clone();
+    hostile.id = "2222222222222222".into();
+    hostile.title = "<script>alert(1)</script> AT&T 3 < 5 \"q\" <video src=x>".into();
+    hostile.summary = "<img src=x onerror=alert(1)> & more &lt;b&gt;".into();
+    hostile.published = t("2016-05-01T10:00:00Z");
+    // CJK
+    let mut cjk = all[1].clone();
+    cjk.id = "3333333333333333".into();
+    cjk.title = "中关村成为知识产权服务业集聚发展示范区".into();
+    cjk.summary = "截至2015年底，中关村共有专利代理机构223家。".into();
+    cjk.language = Some("zh-cn".into());
+    cjk.published = t("2016-04-30T10:00:00Z");
+    all.extend([pod, hostile, cjk]);
+    let config = config();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for format in [Format::Rss, Format::Atom] {
+        let r = render(&config.topics[0], &all, format, &Site::new(&config)).expect("renders");
+        let path = dir.path().join(format!("topic.{}", format.ext()));
+        std::fs::write(&path, &r.body).expect("write");
+        files.push(path);
+    }
+    let archive = gazette::archive::Archive::open(
+        &dir.path().join("archive"),
+        std::time::Duration::from_secs(3600),
+    )
+    .expect("archive");
+    let event = gazette::model::SourceEvent {
+        at: t("2016-05-04T10:00:00Z"),
+        source: "wire".into(),
+        kind: gazette::model::EventKind::Failing,
+        message: "fetching https://wire.example/rss.xml: HTTP 500 <b>boom</b> & more".into(),
+    };
+    archive
+        .record_poll("wire", &gazette::model::PollState::default(), &[event])
+        .expect("event");
+    let status = gazette::health::events_rss(&archive, &config.server.base_url).expect("rss");
+    let path = dir.path().join("status.rss");
+    std::fs::write(&path, &status.body).expect("write");
+    files.push(path);
+
+    let out = std::process::Command::new(python)
+        .arg(&tool)
+        .args(&files)
+        .output()
+        .expect("run the validator");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{report}");
+    assert!(
+        out.status.success() && !report.contains("ERROR"),
+        "the validator found errors:\n{report}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unexpected: Vec<&str> = report
+        .lines()
+        .filter(|l| l.trim_start().starts_with("WARNING"))
+        .filter(|l| !ALLOWED_WARNINGS.iter().any(|(w, _)| l.contains(w)))
+        .collect();
+    assert!(unexpected.is_empty(), "warnings not allowed:\n{report}");
+    assert_eq!(report.matches("== ").count(), 3, "{report}");
 }
