@@ -52,6 +52,9 @@ pub struct SourceLink {
     /// The author this source names (republished feeds credit the primary source's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// That author's email, when the source gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_email: Option<String>,
 }
 
 /// One (normalized title, publication instant) pair under which an article is found by dedup.

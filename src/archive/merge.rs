@@ -47,6 +47,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
             url: c.url.clone(),
             guid: c.guid.clone(),
             author: c.author.clone(),
+            author_email: c.author_email.clone(),
         }],
         author: c.author.clone(),
         language: c.language.clone(),
@@ -84,11 +85,15 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
                 link.url = c.url.clone();
             }
             link.guid = c.guid.clone().or(link.guid.take());
-            link.author = c.author.clone().or(link.author.take());
+            if c.author.is_some() {
+                link.author = c.author.clone();
+                link.author_email = c.author_email.clone();
+            }
         }
         Some(link) => {
             if link.author.is_none() {
                 link.author = c.author.clone();
+                link.author_email = c.author_email.clone();
             }
         }
         None => a.links.push(SourceLink {
@@ -96,6 +101,7 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
             url: c.url.clone(),
             guid: c.guid.clone(),
             author: c.author.clone(),
+            author_email: c.author_email.clone(),
         }),
     }
     if a.url.is_empty() && !c.url.is_empty() {
@@ -231,6 +237,7 @@ mod tests {
             date_source: DateSource::Entry,
             updated: None,
             author: None,
+            author_email: None,
             language: None,
             summary: text.into(),
             text: text.into(),

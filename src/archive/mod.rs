@@ -1122,6 +1122,7 @@ mod tests {
             url: "https://example.org/a".into(),
             guid: Some("g1".into()),
             author: None,
+            author_email: None,
         };
         let bytes = encode(&small).expect("encode");
         assert_eq!(bytes.first(), Some(&b'{'), "a small value stays plain JSON");
@@ -1160,6 +1161,7 @@ mod tests {
             url: format!("https://example.org/{}", "a".repeat(400)),
             guid: None,
             author: None,
+            author_email: None,
         };
         let good = encode(&article).expect("encode");
         assert_eq!(good.first(), Some(&LZ4));

@@ -31,6 +31,8 @@ pub struct Candidate {
     pub date_source: DateSource,
     pub updated: Option<DateTime<Utc>>,
     pub author: Option<String>,
+    /// The first author's email, when the source gave one (`email (Name)`).
+    pub author_email: Option<String>,
     pub language: Option<String>,
     pub summary: String,
     pub text: String,
@@ -209,6 +211,11 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
             author: Some(entry.authors.join(", "))
                 .filter(|a| !a.is_empty())
                 .map(|a| title_text(&a)),
+            author_email: entry
+                .author_emails
+                .first()
+                .map(|e| e.trim().chars().take(MAX_SHORT_FIELD_CHARS).collect())
+                .filter(|e: &String| !e.is_empty()),
             language: entry
                 .language
                 .as_deref()

@@ -62,7 +62,13 @@ pub fn credits(a: &Article, site: &Site<'_>) -> Vec<Credit> {
             let author = link
                 .and_then(|l| l.author.as_deref())
                 .or(a.author.as_deref().filter(|_| id == primary))
-                .and_then(person);
+                .and_then(person)
+                .map(|mut p| {
+                    p.email = p
+                        .email
+                        .or_else(|| link.and_then(|l| l.author_email.clone()));
+                    p
+                });
             Credit {
                 id: id.to_string(),
                 name,

@@ -55,12 +55,14 @@ fn articles() -> Vec<Article> {
                 url: "https://wire.example/2016/05/04/zgc.html?id=1&page=2".into(),
                 guid: Some("w-1".into()),
                 author: Some("Liu & \"Gan\"".into()),
+                author_email: None,
             },
             SourceLink {
                 source: "haidian".into(),
                 url: "https://haidian.example/zgc".into(),
                 guid: None,
                 author: Some("hd@haidian.example (Haidian Desk)".into()),
+                author_email: None,
             },
         ],
         author: Some("Liu & \"Gan\"".into()),
@@ -88,6 +90,7 @@ fn articles() -> Vec<Article> {
         url: "https://haidian.example/second".into(),
         guid: None,
         author: None,
+        author_email: None,
     }];
     second.content_source = "haidian".into();
     second.source_updated = None;
@@ -670,4 +673,66 @@ fn published_feeds_pass_the_w3c_feed_validator() {
         .collect();
     assert!(unexpected.is_empty(), "warnings not allowed:\n{report}");
     assert_eq!(report.matches("== ").count(), 3, "{report}");
+}
+
+/// End to end: a podcast source polled by the real binary and republished through a topic
+/// keeps every enclosure (with its type, length and duration), the episode image and the host
+/// as author in RSS, Atom and JSON Feed.
+#[test]
+fn a_polled_podcast_is_republished_with_every_enclosure() {
+    use crate::support::{FixtureServer, Gazette, Reply, fixture, source};
+    let server = FixtureServer::start();
+    server.route(
+        "/pod.rss",
+        Reply::ok("application/rss+xml", fixture("reading/podcast.rss")),
+    );
+    let home = Gazette::new(&format!(
+        "{}[[topic]]\nid = \"pods\"\ntitle = \"Podcasts\"\nquery = \"patent*\"\n",
+        source("pod", &server.url("/pod.rss"), "")
+    ));
+    let run = home.run(&["poll"]);
+    assert!(
+        run.stdout.contains("pod: 1 new"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    let body = |format: &str| home.run(&["render", "pods", "--format", format]).stdout;
+    let rss = rss::Channel::read_from(body("rss").as_bytes()).expect("rss");
+    let item = &rss.items()[0];
+    assert_eq!(
+        item.enclosure()
+            .map(|e| (e.url(), e.mime_type(), e.length())),
+        Some(("http://pod.example/ep42.mp3", "audio/mpeg", "34567890"))
+    );
+    let media: Vec<String> = item.extensions()["media"]["content"]
+        .iter()
+        .filter_map(|m| m.attrs().get("url").cloned())
+        .collect();
+    assert_eq!(
+        media,
+        ["http://pod.example/ep42.mp3", "http://pod.example/ep42.ogg"]
+    );
+    assert_eq!(
+        item.dublin_core_ext().map(|d| d.creators().to_vec()),
+        Some(vec!["Pat Host".to_string()])
+    );
+    let atom = atom_syndication::Feed::read_from(body("atom").as_bytes()).expect("atom");
+    let enclosures = atom.entries()[0]
+        .links()
+        .iter()
+        .filter(|l| l.rel() == "enclosure")
+        .count();
+    assert_eq!(enclosures, 2);
+    assert_eq!(
+        atom.entries()[0].authors()[0].email(),
+        Some("host@pod.example")
+    );
+    let json: serde_json::Value = serde_json::from_str(&body("json")).expect("json");
+    let item = &json["items"][0];
+    assert_eq!(item["attachments"][0]["duration_in_seconds"], 2712);
+    assert_eq!(item["attachments"][0]["size_in_bytes"], 34567890);
+    assert_eq!(item["attachments"][1]["mime_type"], "audio/ogg");
+    assert_eq!(item["image"], "http://pod.example/ep42.jpg");
+    assert_eq!(item["authors"][0]["name"], "Pat Host");
 }
