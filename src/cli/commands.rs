@@ -234,6 +234,8 @@ pub fn article_json(a: &Article) -> serde_json::Value {
         "date_method": a.date_method,
         "first_seen": a.first_seen,
         "updated": a.updated,
+        "source_updated": a.source_updated,
+        "content_source": a.content_source,
         "sources": a.sources,
         "links": a.links,
         "author": a.author,
