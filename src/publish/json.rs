@@ -54,6 +54,10 @@ struct JsonItem<'a> {
     id: &'a str,
     #[serde(skip_serializing_if = "String::is_empty")]
     url: String,
+    /// The article's canonical address when the primary source links elsewhere (an
+    /// aggregator's page, a redirect), as JSON Feed's "page elsewhere".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_url: Option<&'a str>,
     title: &'a str,
     content_html: &'a str,
     content_text: &'a str,
@@ -80,9 +84,11 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 fn item<'a>(a: &'a Article, site: &Site<'_>) -> JsonItem<'a> {
     let credits = credit::credits(a, site);
+    let url = credit::link(a, &credits);
     JsonItem {
         id: &a.id,
-        url: credit::link(a, &credits),
+        external_url: Some(a.url.as_str()).filter(|u| !u.is_empty() && *u != url),
+        url,
         title: &a.title,
         content_html: &a.html,
         content_text: &a.text,
