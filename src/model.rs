@@ -74,6 +74,9 @@ pub struct Article {
     pub url: String,
     /// Earliest publication instant over all sources.
     pub published: DateTime<Utc>,
+    /// `published` as its source wrote it (the page's offset, or the source's zone), when kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_local: Option<DateTime<chrono::FixedOffset>>,
     pub date_source: DateSource,
     /// For `date_source = "page"`: where on the page the date was found.
     #[serde(default, skip_serializing_if = "Option::is_none")]

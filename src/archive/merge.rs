@@ -37,6 +37,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
         title: c.title.clone(),
         url: c.url.clone(),
         published: c.published,
+        published_local: c.published_local,
         date_source: c.date_source,
         date_method: c.date_method.clone(),
         first_seen: now,
@@ -136,6 +137,7 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
         && (a.date_source == DateSource::FirstSeen || c.published < a.published)
     {
         a.published = c.published;
+        a.published_local = c.published_local;
         a.date_source = c.date_source;
         a.date_method = c.date_method.clone();
     }
@@ -181,6 +183,7 @@ pub fn absorb(existing: &Article, other: &Article) -> Article {
     }
     if other.published < a.published && other.date_source != DateSource::FirstSeen {
         a.published = other.published;
+        a.published_local = other.published_local;
         a.date_source = other.date_source;
         a.date_method = other.date_method.clone();
     }
@@ -234,6 +237,7 @@ mod tests {
             title: title.into(),
             norm_title: crate::normalize::normalize_title(title),
             published: published.parse().expect("date"),
+            published_local: None,
             date_source: DateSource::Entry,
             updated: None,
             author: None,

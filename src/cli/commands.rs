@@ -223,6 +223,18 @@ pub(super) fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCod
     })
 }
 
+/// `published` as its source wrote it (RFC 3339 with the page's offset or the source's zone's),
+/// else the UTC instant.
+pub fn published_local(
+    published: chrono::DateTime<chrono::Utc>,
+    local: Option<chrono::DateTime<chrono::FixedOffset>>,
+) -> String {
+    local.map_or_else(
+        || published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        |l| l.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+    )
+}
+
 /// The `articles --json` object: the contract other tools read.
 pub fn article_json(a: &Article) -> serde_json::Value {
     json!({
@@ -230,6 +242,7 @@ pub fn article_json(a: &Article) -> serde_json::Value {
         "title": a.title,
         "url": a.url,
         "published": a.published,
+        "published_local": published_local(a.published, a.published_local),
         "date_source": a.date_source.as_str(),
         "date_method": a.date_method,
         "first_seen": a.first_seen,

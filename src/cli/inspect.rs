@@ -195,6 +195,7 @@ fn candidate_json(c: &crate::normalize::Candidate) -> serde_json::Value {
         "title": c.title,
         "url": c.url,
         "published": c.published,
+        "published_local": super::commands::published_local(c.published, c.published_local),
         "date_source": c.date_source.as_str(),
         "guid": c.guid,
         "updated": c.updated,

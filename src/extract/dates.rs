@@ -6,25 +6,35 @@
 
 use std::sync::OnceLock;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use chrono_tz::Tz;
 use regex::Regex;
 use scraper::{Html, Selector};
 use url::Url;
 
 use super::{meta, sel};
-use crate::parse::dates::parse_date;
+use crate::parse::dates::parse_date_local as parse_date;
 
 /// A date found on a page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageDate {
     pub at: DateTime<Utc>,
+    /// The same instant as the page wrote it: its offset, or the source's zone's.
+    pub local: DateTime<FixedOffset>,
     pub method: &'static str,
 }
 
 /// Finds the page's publication date.
 pub fn page_date(doc: &Html, raw: &str, url: Option<&Url>, tz: Tz) -> Option<PageDate> {
-    let found = |at, method| Some(PageDate { at, method });
+    // nothing on the web news before 1995 is a publication date gazette will meet; such a
+    // year is a copyright line or a birth date
+    let found = |local: DateTime<FixedOffset>, method| {
+        (local.year() >= 1995).then(|| PageDate {
+            at: local.with_timezone(&Utc),
+            local,
+            method,
+        })
+    };
     if let Some(at) = json_ld(doc).and_then(|d| parse_date(&d, tz)) {
         return found(at, "json-ld");
     }
@@ -52,6 +62,19 @@ pub fn page_date(doc: &Html, raw: &str, url: Option<&Url>, tz: Tz) -> Option<Pag
     {
         if let Some(at) = t.value().attr("datetime").and_then(|d| parse_date(d, tz)) {
             return found(at, "time");
+        }
+    }
+    static CLASSED: OnceLock<Selector> = OnceLock::new();
+    for el in doc.select(CLASSED.get_or_init(|| {
+        sel("[class*=date][title], [class*=time][title], [class*=date][data-date], [class*=time][data-time], [class*=publish][title]")
+    })) {
+        let v = el.value();
+        if let Some(at) = ["title", "data-date", "data-time"]
+            .iter()
+            .filter_map(|a| v.attr(a))
+            .find_map(|d| parse_date(d, tz))
+        {
+            return found(at, "attribute");
         }
     }
     if let Some(at) = visible_date(doc, raw, tz) {
@@ -94,7 +117,7 @@ fn date_patterns() -> &'static Regex {
         Regex::new(concat!(
             r"(\d{4}年\d{1,2}月\d{1,2}日(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)",
             r"|(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)",
-            r"|(\b\d{1,2}\.\d{1,2}\.\d{4}\b(?:\s+\d{1,2}:\d{2})?)",
+            r"|(\b\d{1,2}[./-]\d{1,2}[./-]\d{4}\b(?:\s*-?\s*\d{1,2}:\d{2}(?::\d{2})?)?)",
             r"|(\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}(?:\s+\d{1,2}:\d{2}\s*(?:[AaPp]\.?[Mm]\.?)?)?)",
             r"|(\b\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{4}(?:\s+\d{1,2}:\d{2})?)",
         ))
@@ -103,7 +126,7 @@ fn date_patterns() -> &'static Regex {
 }
 
 /// A date written in the page text, preferring the first one after the `<h1>`.
-fn visible_date(doc: &Html, _raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
+fn visible_date(doc: &Html, _raw: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     static BODY: OnceLock<Selector> = OnceLock::new();
     static H1: OnceLock<Selector> = OnceLock::new();
     let body = doc.select(BODY.get_or_init(|| sel("body"))).next()?;
@@ -122,7 +145,14 @@ fn visible_date(doc: &Html, _raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
         }
         &text[from..end]
     };
-    for slice in [window(start), window(0)] {
+    let wide = {
+        let mut end = text.len().min(60_000);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[..end]
+    };
+    for slice in [window(start), window(0), wide] {
         if let Some(m) = date_patterns().find(slice) {
             let s = m.as_str();
             // "04.05.2016" is day.month.year wherever it is written with dots
@@ -135,17 +165,33 @@ fn visible_date(doc: &Html, _raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
     None
 }
 
+/// "04.05.2016", "22/11/2020 - 04:30", "24-04-2020": day first, as most of the world writes
+/// it, unless the first number cannot be a month's day and the second can (US "05/24/2020").
 fn dmy_dots(s: &str) -> Option<String> {
     static R: OnceLock<Regex> = OnceLock::new();
     let r = R.get_or_init(|| {
-        Regex::new(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})(.*)$").unwrap_or_else(|e| unreachable!("{e}"))
+        Regex::new(r"^(\d{1,2})[./-](\d{1,2})[./-](\d{4})\s*-?\s*(.*)$")
+            .unwrap_or_else(|e| unreachable!("{e}"))
     });
     let c = r.captures(s)?;
-    Some(format!("{}-{:0>2}-{:0>2}{}", &c[3], &c[2], &c[1], &c[4]))
+    let (a, b): (u32, u32) = (c[1].parse().ok()?, c[2].parse().ok()?);
+    let (day, month) = if b > 12 && a <= 12 { (b, a) } else { (a, b) };
+    let time = c[4].trim();
+    Some(format!(
+        "{}-{:0>2}-{:0>2}{}",
+        &c[3],
+        month,
+        day,
+        if time.is_empty() {
+            String::new()
+        } else {
+            format!(" {time}")
+        }
+    ))
 }
 
 /// `/2016-05/04/`, `/2016/05/04/`, `/20160504/`.
-fn url_date(path: &str, tz: Tz) -> Option<DateTime<Utc>> {
+fn url_date(path: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     static R: OnceLock<Regex> = OnceLock::new();
     let r = R.get_or_init(|| {
         Regex::new(
@@ -167,6 +213,31 @@ mod tests {
         let u = Url::parse(url).ok();
         page_date(&doc, html, u.as_ref(), Shanghai)
             .map(|d| (d.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(), d.method))
+    }
+
+    #[test]
+    fn the_date_is_kept_as_the_page_wrote_it() {
+        // (page, source zone's reading, local form)
+        let cases = [
+            (
+                r#"<meta property="article:published_time" content="2020-05-04T00:30:00-05:00">"#,
+                "2020-05-04T00:30:00-05:00",
+            ),
+            (
+                "<body><h1>T</h1><p>May 4, 2016</p></body>",
+                "2016-05-04T00:00:00+08:00",
+            ),
+            (
+                "<body><h1>T</h1><p>2016年05月04日 15:00</p></body>",
+                "2016-05-04T15:00:00+08:00",
+            ),
+        ];
+        for (html, local) in cases {
+            let doc = Html::parse_document(html);
+            let d = page_date(&doc, html, None, Shanghai).expect(html);
+            assert_eq!(d.local.to_rfc3339(), local, "{html}");
+            assert_eq!(d.at, d.local.with_timezone(&Utc), "{html}");
+        }
     }
 
     #[test]
@@ -228,6 +299,30 @@ mod tests {
                 "url",
             ),
             (
+                "<body><h1>T</h1><p class=\"tagline\">22/11/2020 - 04:30 - Fonte: Agência Brasil</p></body>",
+                u,
+                "2020-11-21T20:30:00Z",
+                "text",
+            ),
+            (
+                "<body><h1>T</h1><p>Publié le 17/03/2020</p></body>",
+                u,
+                "2020-03-16T16:00:00Z",
+                "text",
+            ),
+            (
+                "<body><h1>T</h1><p>05/24/2020</p></body>",
+                u,
+                "2020-05-23T16:00:00Z",
+                "text",
+            ),
+            (
+                "<body><div class=\"news-time-ago\" title=\"2020-09-20T14:20:02Z\">2 hours ago</div></body>",
+                u,
+                "2020-09-20T14:20:02Z",
+                "attribute",
+            ),
+            (
                 "<body><p>no date here</p></body>",
                 "http://x.example/2016/05/04/story",
                 "2016-05-03T16:00:00Z",
@@ -238,5 +333,10 @@ mod tests {
             assert_eq!(date(html, url), Some((at.to_string(), method)), "{html}");
         }
         assert_eq!(date("<body><p>nothing</p></body>", u), None);
+        // a year before the web's news is a copyright line, not a date
+        assert_eq!(
+            date("<body><h1>T</h1><p>Since 12.03.1987</p></body>", u),
+            None
+        );
     }
 }

@@ -131,6 +131,7 @@ pub fn article(html: &str, url: Option<&Url>, tz: Tz) -> Result<PageArticle, Str
         title_is_plain: true,
         link: canonical_url.clone().or_else(|| url.map(Url::to_string)),
         published: date.as_ref().map(|d| d.at),
+        published_local: date.as_ref().map(|d| d.local),
         published_from_page: date.is_some(),
         date_method: date.as_ref().map(|d| d.method),
         updated: meta(&doc, &["article:modified_time", "og:updated_time"])

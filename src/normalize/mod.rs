@@ -28,6 +28,8 @@ pub struct Candidate {
     /// See [`normalize_title`].
     pub norm_title: String,
     pub published: DateTime<Utc>,
+    /// `published` as the source wrote it, when it was kept (article pages).
+    pub published_local: Option<DateTime<chrono::FixedOffset>>,
     pub date_source: DateSource,
     pub updated: Option<DateTime<Utc>>,
     pub author: Option<String>,
@@ -206,6 +208,9 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
             title,
             norm_title,
             published,
+            published_local: entry.published_local.filter(|l| {
+                date_source != DateSource::FirstSeen && l.with_timezone(&Utc) == published
+            }),
             date_source,
             updated: entry.updated,
             author: Some(entry.authors.join(", "))

@@ -12,12 +12,18 @@ use regex::Regex;
 
 /// Parses `input` as a point in time; `tz` is the zone for dates written without an offset.
 pub fn parse_date(input: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    parse_date_local(input, tz).map(|d| d.with_timezone(&Utc))
+}
+
+/// [`parse_date`], keeping the date as written: with the offset the text gave, else the
+/// offset `tz` has at that moment. A page that says "4 May 2016" in Beijing keeps its day.
+pub fn parse_date_local(input: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     let s = input.trim();
     if s.is_empty() || s.len() > 120 {
         return None;
     }
     if let Ok(d) = DateTime::parse_from_rfc3339(s) {
-        return sane(d.with_timezone(&Utc));
+        return sane(d);
     }
     // chrono reads every RFC 822 zone name its own way ("CST" is always US Central), so
     // abbreviations go the slow way, where the source's zone is consulted first.
@@ -25,29 +31,28 @@ pub fn parse_date(input: &str, tz: Tz) -> Option<DateTime<Utc>> {
     let named_zone = last.chars().all(|c| c.is_ascii_alphabetic())
         && !matches!(last, "GMT" | "UT" | "UTC" | "Z");
     if !named_zone && let Ok(d) = DateTime::parse_from_rfc2822(s) {
-        return sane(d.with_timezone(&Utc));
+        return sane(d);
     }
     let cleaned = clean(s);
     let (rest, zone) = split_zone(&cleaned);
     let naive = parse_naive(rest)?;
-    let utc = match zone {
+    let in_source_zone = |utc: DateTime<Utc>| utc.with_timezone(&tz).fixed_offset();
+    let local = match zone {
         Zone::Offset(secs) => FixedOffset::east_opt(secs)?
             .from_local_datetime(&naive)
-            .single()?
-            .with_timezone(&Utc),
+            .single()?,
         Zone::Name(name) => match source_zone_if_named(tz, &naive, &name) {
-            Some(d) => d,
+            Some(d) => in_source_zone(d),
             None => {
                 let secs = abbreviation_offset(&name)?;
                 FixedOffset::east_opt(secs)?
                     .from_local_datetime(&naive)
                     .single()?
-                    .with_timezone(&Utc)
             }
         },
-        Zone::Local => in_zone(tz, &naive)?,
+        Zone::Local => in_source_zone(in_zone(tz, &naive)?),
     };
-    sane(utc)
+    sane(local)
 }
 
 /// Wall-clock time in `tz`: in a DST fold take the earlier instant, in a gap move forward an hour.
@@ -59,8 +64,10 @@ pub fn in_zone(tz: Tz, naive: &NaiveDateTime) -> Option<DateTime<Utc>> {
     Some(local.with_timezone(&Utc))
 }
 
-fn sane(d: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    (1970..=2200).contains(&d.year()).then_some(d)
+fn sane(d: DateTime<FixedOffset>) -> Option<DateTime<FixedOffset>> {
+    (1970..=2200)
+        .contains(&d.with_timezone(&Utc).year())
+        .then_some(d)
 }
 
 #[derive(Debug, PartialEq)]

@@ -65,6 +65,8 @@ pub struct Entry {
     pub title_is_plain: bool,
     pub link: Option<String>,
     pub published: Option<DateTime<Utc>>,
+    /// `published` as the document wrote it (its offset, or the source's zone's).
+    pub published_local: Option<DateTime<chrono::FixedOffset>>,
     /// Whether `published` was read from an article page rather than a feed entry.
     pub published_from_page: bool,
     /// Where on the page the date was found ("json-ld", "meta", "time", "text", "url").
@@ -476,6 +478,7 @@ fn convert_entry(e: model::Entry, is_atom: bool, feed_language: Option<&str>) ->
         title: text_of(&e.title),
         link: pick_link(&e.links),
         published: e.published.or(e.updated),
+        published_local: None,
         published_from_page: false,
         date_method: None,
         updated: e.updated,

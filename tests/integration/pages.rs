@@ -59,6 +59,8 @@ fn list_page_becomes_clean_articles_and_pages_are_fetched_once() {
         .find(|a| a["title"] == "Zhongguancun Becomes IP Service Cluster Demonstration Zone")
         .expect("seed article, with the site suffix removed from its title");
     assert_eq!(seed["published"], "2016-05-04T07:00:36Z");
+    // the date as the page wrote it: Beijing time, no offset on the page, the source's zone
+    assert_eq!(seed["published_local"], "2016-05-04T15:00:36+08:00");
     assert_eq!(seed["date_source"], "page");
     assert_eq!(
         seed["date_method"], "text",
@@ -326,6 +328,7 @@ fn inspect_reads_pages_as_article_or_list() {
     assert_eq!(doc["encoding"], "UTF-8");
     let e = &doc["entries"][0];
     assert_eq!(e["published"], "2016-05-04T07:00:36Z");
+    assert_eq!(e["published_local"], "2016-05-04T15:00:36+08:00");
     assert_eq!(e["date_method"], "text");
     assert!(e.get("image").is_some() && e.get("canonical_url").is_some());
     let list = dir.join("index.html");

@@ -44,6 +44,7 @@ fn articles() -> Vec<Article> {
         title: TRICKY.into(),
         url: "https://wire.example/2016/05/04/zgc.html?id=1&page=2".into(),
         published: t("2016-05-04T07:00:36Z"),
+        published_local: None,
         date_source: DateSource::Entry,
         date_method: None,
         first_seen: t("2016-05-04T08:00:00Z"),
