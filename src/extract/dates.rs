@@ -153,6 +153,16 @@ fn visible_date(doc: &Html, _raw: &str, tz: Tz) -> Option<DateTime<FixedOffset>>
         &text[..end]
     };
     for slice in [window(start), window(0), wide] {
+        if let Some(d) = month_name_date(slice) {
+            let in_slice = date_patterns()
+                .find(slice)
+                .map_or(usize::MAX, |m| m.start());
+            if d.1 < in_slice
+                && let Some(at) = parse_date(&d.0, tz)
+            {
+                return Some(at);
+            }
+        }
         if let Some(m) = date_patterns().find(slice) {
             let s = m.as_str();
             // "04.05.2016" is day.month.year wherever it is written with dots
@@ -163,6 +173,91 @@ fn visible_date(doc: &Html, _raw: &str, tz: Tz) -> Option<DateTime<FixedOffset>>
         }
     }
     None
+}
+
+/// Month names in the languages the news is written in (English is in [`date_patterns`]).
+const MONTHS: &[(&str, u32)] = &[
+    // Spanish, Portuguese, Italian, French, German, Dutch
+    ("enero", 1),
+    ("febrero", 2),
+    ("marzo", 3),
+    ("abril", 4),
+    ("mayo", 5),
+    ("junio", 6),
+    ("julio", 7),
+    ("agosto", 8),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("octubre", 10),
+    ("noviembre", 11),
+    ("diciembre", 12),
+    ("janeiro", 1),
+    ("fevereiro", 2),
+    ("março", 3),
+    ("maio", 5),
+    ("junho", 6),
+    ("julho", 7),
+    ("setembro", 9),
+    ("outubro", 10),
+    ("novembro", 11),
+    ("dezembro", 12),
+    ("gennaio", 1),
+    ("febbraio", 2),
+    ("aprile", 4),
+    ("maggio", 5),
+    ("giugno", 6),
+    ("luglio", 7),
+    ("settembre", 9),
+    ("ottobre", 10),
+    ("dicembre", 12),
+    ("janvier", 1),
+    ("février", 2),
+    ("fevrier", 2),
+    ("mars", 3),
+    ("avril", 4),
+    ("mai", 5),
+    ("juin", 6),
+    ("juillet", 7),
+    ("août", 8),
+    ("aout", 8),
+    ("septembre", 9),
+    ("octobre", 10),
+    ("novembre", 11),
+    ("décembre", 12),
+    ("decembre", 12),
+    ("januar", 1),
+    ("februar", 2),
+    ("märz", 3),
+    ("juni", 6),
+    ("juli", 7),
+    ("oktober", 10),
+    ("dezember", 12),
+    ("januari", 1),
+    ("februari", 2),
+    ("maart", 3),
+    ("mei", 5),
+    ("augustus", 8),
+];
+
+/// "15 de Abril de 2020", "17 de marzo de 2020", "7 juin 2020", "7. Juni 2020": the ISO date
+/// and where it starts in `text`.
+fn month_name_date(text: &str) -> Option<(String, usize)> {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let r = R.get_or_init(|| {
+        Regex::new(r"(?i)\b(\d{1,2})\.?\s+(?:de\s+)?(\p{L}{3,10})\.?\s+(?:de\s+|del\s+)?(\d{4})\b")
+            .unwrap_or_else(|e| unreachable!("{e}"))
+    });
+    r.captures_iter(text).find_map(|c| {
+        let name = c[2].to_lowercase();
+        let month = MONTHS.iter().find(|(m, _)| *m == name).map(|(_, n)| *n)?;
+        let day: u32 = c[1].parse().ok()?;
+        (1..=31).contains(&day).then(|| {
+            (
+                format!("{}-{month:02}-{day:02}", &c[3]),
+                c.get(0).map_or(0, |m| m.start()),
+            )
+        })
+    })
 }
 
 /// "04.05.2016", "22/11/2020 - 04:30", "24-04-2020": day first, as most of the world writes
@@ -314,6 +409,24 @@ mod tests {
                 "<body><h1>T</h1><p>05/24/2020</p></body>",
                 u,
                 "2020-05-23T16:00:00Z",
+                "text",
+            ),
+            (
+                "<body><h1>T</h1><div id=\"date\">Mi&eacute;rcoles, 15 de Abril de 2020</div></body>",
+                u,
+                "2020-04-14T16:00:00Z",
+                "text",
+            ),
+            (
+                "<body><h1>T</h1><p>Publié le 7 juin 2020 à 10h</p></body>",
+                u,
+                "2020-06-06T16:00:00Z",
+                "text",
+            ),
+            (
+                "<body><h1>T</h1><p>Berlin, 7. Juni 2020</p></body>",
+                u,
+                "2020-06-06T16:00:00Z",
                 "text",
             ),
             (

@@ -8,6 +8,7 @@ mod daemon;
 mod faults;
 mod fidelity;
 mod crash;
+mod dates;
 mod operations;
 mod pages;
 mod polling;
