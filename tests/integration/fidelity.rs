@@ -110,90 +110,73 @@ fn enclosure(url: Option<String>, kind: Option<String>, len: Option<&Value>) -> 
     )
 }
 
+/// Puts `fields` under `prefix` (`feed`, `items[3]`), leaving out what is absent.
+fn put_all<const N: usize>(f: &mut Facts, prefix: &str, fields: [(&str, Option<String>); N]) {
+    for (name, value) in fields {
+        put(f, format!("{prefix}.{name}"), value);
+    }
+}
+
+fn html_field(v: Option<&Value>) -> Option<String> {
+    str_of(v).map(|s| text(&s))
+}
+
+fn lowercase(v: Option<&Value>) -> Option<String> {
+    str_of(v).map(|s| s.to_lowercase())
+}
+
+fn array<'a>(v: Option<&'a Value>) -> impl Iterator<Item = &'a Value> {
+    v.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// The entries of a model, with the entry count as a fact of its own.
+fn entries<'a>(f: &mut Facts, v: Option<&'a Value>) -> Vec<&'a Value> {
+    let items: Vec<&Value> = array(v).collect();
+    f.insert("feed.entries".into(), items.len().to_string());
+    items
+}
+
 /// gofeed's translator (universal) model: `feedType` present.
 fn expected_translated(j: &Value) -> Facts {
     let mut f = Facts::new();
-    put(
+    put_all(
         &mut f,
-        "feed.title".into(),
-        str_of(j.get("title")).map(|s| text(&s)),
+        "feed",
+        [
+            ("title", html_field(j.get("title"))),
+            ("link", str_of(j.get("link"))),
+            ("description", html_field(j.get("description"))),
+            ("language", lowercase(j.get("language"))),
+            ("updated", j.get("updatedParsed").and_then(date)),
+            ("author", person(j.get("author"))),
+            ("image", str_of(j.get("image").and_then(|i| i.get("url")))),
+        ],
     );
-    put(&mut f, "feed.link".into(), str_of(j.get("link")));
-    put(
-        &mut f,
-        "feed.description".into(),
-        str_of(j.get("description")).map(|s| text(&s)),
-    );
-    put(
-        &mut f,
-        "feed.language".into(),
-        str_of(j.get("language")).map(|s| s.to_lowercase()),
-    );
-    put(
-        &mut f,
-        "feed.updated".into(),
-        j.get("updatedParsed").and_then(date),
-    );
-    put(&mut f, "feed.author".into(), person(j.get("author")));
-    put(
-        &mut f,
-        "feed.image".into(),
-        str_of(j.get("image").and_then(|i| i.get("url"))),
-    );
-    let items = j
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    f.insert("feed.entries".into(), items.len().to_string());
-    for (i, it) in items.iter().enumerate() {
-        let k = |name: &str| format!("items[{i}].{name}");
-        put(
+    for (i, it) in entries(&mut f, j.get("items")).into_iter().enumerate() {
+        put_all(
             &mut f,
-            k("title"),
-            str_of(it.get("title")).map(|s| text(&s)),
-        );
-        put(&mut f, k("link"), str_of(it.get("link")));
-        put(&mut f, k("guid"), str_of(it.get("guid")));
-        put(&mut f, k("author"), person(it.get("author")));
-        put(
-            &mut f,
-            k("published"),
-            it.get("publishedParsed").and_then(date),
-        );
-        put(&mut f, k("updated"), it.get("updatedParsed").and_then(date));
-        put(
-            &mut f,
-            k("summary"),
-            str_of(it.get("description")).map(|s| text(&s)),
-        );
-        put(
-            &mut f,
-            k("content"),
-            str_of(it.get("content")).map(|s| text(&s)),
-        );
-        put(
-            &mut f,
-            k("categories"),
-            it.get("categories")
-                .and_then(Value::as_array)
-                .and_then(|c| list(c.iter().filter_map(|v| str_of(Some(v))))),
-        );
-        put(
-            &mut f,
-            k("enclosures"),
-            it.get("enclosures")
-                .and_then(Value::as_array)
-                .and_then(|e| {
-                    list(e.iter().map(|e| {
+            &format!("items[{i}]"),
+            [
+                ("title", html_field(it.get("title"))),
+                ("link", str_of(it.get("link"))),
+                ("guid", str_of(it.get("guid"))),
+                ("author", person(it.get("author"))),
+                ("published", it.get("publishedParsed").and_then(date)),
+                ("updated", it.get("updatedParsed").and_then(date)),
+                ("summary", html_field(it.get("description"))),
+                ("content", html_field(it.get("content"))),
+                (
+                    "categories",
+                    list(array(it.get("categories")).filter_map(|v| str_of(Some(v)))),
+                ),
+                (
+                    "enclosures",
+                    list(array(it.get("enclosures")).map(|e| {
                         enclosure(str_of(e.get("url")), str_of(e.get("type")), e.get("length"))
-                    }))
-                }),
-        );
-        put(
-            &mut f,
-            k("image"),
-            str_of(it.get("image").and_then(|i| i.get("url"))),
+                    })),
+                ),
+                ("image", str_of(it.get("image").and_then(|i| i.get("url")))),
+            ],
         );
     }
     f
@@ -201,9 +184,7 @@ fn expected_translated(j: &Value) -> Facts {
 
 /// The first `alternate` (or rel-less) link of an Atom links array.
 fn atom_link(links: Option<&Value>) -> Option<String> {
-    let links = links?.as_array()?;
-    links
-        .iter()
+    array(links)
         .find(|l| matches!(str_of(l.get("rel")).as_deref(), None | Some("alternate")))
         .and_then(|l| str_of(l.get("href")))
 }
@@ -211,91 +192,57 @@ fn atom_link(links: Option<&Value>) -> Option<String> {
 /// gofeed's Atom parser model.
 fn expected_atom(j: &Value) -> Facts {
     let mut f = Facts::new();
-    put(
+    put_all(
         &mut f,
-        "feed.title".into(),
-        str_of(j.get("title")).map(|s| text(&s)),
+        "feed",
+        [
+            ("title", html_field(j.get("title"))),
+            ("link", atom_link(j.get("links"))),
+            ("description", html_field(j.get("subtitle"))),
+            ("language", lowercase(j.get("language"))),
+            ("updated", j.get("updatedParsed").and_then(date)),
+            ("author", person(j.get("authors").and_then(|a| a.get(0)))),
+        ],
     );
-    put(&mut f, "feed.link".into(), atom_link(j.get("links")));
-    put(
-        &mut f,
-        "feed.description".into(),
-        str_of(j.get("subtitle")).map(|s| text(&s)),
-    );
-    put(
-        &mut f,
-        "feed.language".into(),
-        str_of(j.get("language")).map(|s| s.to_lowercase()),
-    );
-    put(
-        &mut f,
-        "feed.updated".into(),
-        j.get("updatedParsed").and_then(date),
-    );
-    put(
-        &mut f,
-        "feed.author".into(),
-        person(j.get("authors").and_then(|a| a.get(0))),
-    );
-    let entries = j
-        .get("entries")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    f.insert("feed.entries".into(), entries.len().to_string());
-    for (i, e) in entries.iter().enumerate() {
-        let k = |name: &str| format!("items[{i}].{name}");
-        put(&mut f, k("title"), str_of(e.get("title")).map(|s| text(&s)));
-        put(&mut f, k("link"), atom_link(e.get("links")));
-        put(&mut f, k("guid"), str_of(e.get("id")));
-        put(
+    for (i, e) in entries(&mut f, j.get("entries")).into_iter().enumerate() {
+        put_all(
             &mut f,
-            k("author"),
-            person(e.get("authors").and_then(|a| a.get(0))),
-        );
-        put(
-            &mut f,
-            k("published"),
-            e.get("publishedParsed").and_then(date),
-        );
-        put(&mut f, k("updated"), e.get("updatedParsed").and_then(date));
-        put(
-            &mut f,
-            k("summary"),
-            str_of(e.get("summary")).map(|s| text(&s)),
-        );
-        put(
-            &mut f,
-            k("content"),
-            str_of(e.get("content").and_then(|c| c.get("value"))).map(|s| text(&s)),
-        );
-        put(
-            &mut f,
-            k("categories"),
-            e.get("categories").and_then(Value::as_array).and_then(|c| {
-                list(
-                    c.iter()
-                        .filter_map(|c| str_of(c.get("label")).or_else(|| str_of(c.get("term")))),
-                )
-            }),
-        );
-        put(
-            &mut f,
-            k("enclosures"),
-            e.get("links").and_then(Value::as_array).and_then(|links| {
-                list(
-                    links
-                        .iter()
-                        .filter(|l| str_of(l.get("rel")).as_deref() == Some("enclosure"))
-                        .map(|l| {
-                            enclosure(
-                                str_of(l.get("href")),
-                                str_of(l.get("type")),
-                                l.get("length"),
-                            )
+            &format!("items[{i}]"),
+            [
+                ("title", html_field(e.get("title"))),
+                ("link", atom_link(e.get("links"))),
+                ("guid", str_of(e.get("id"))),
+                ("author", person(e.get("authors").and_then(|a| a.get(0)))),
+                ("published", e.get("publishedParsed").and_then(date)),
+                ("updated", e.get("updatedParsed").and_then(date)),
+                ("summary", html_field(e.get("summary"))),
+                (
+                    "content",
+                    html_field(e.get("content").and_then(|c| c.get("value"))),
+                ),
+                (
+                    "categories",
+                    list(
+                        array(e.get("categories")).filter_map(|c| {
+                            str_of(c.get("label")).or_else(|| str_of(c.get("term")))
                         }),
-                )
-            }),
+                    ),
+                ),
+                (
+                    "enclosures",
+                    list(
+                        array(e.get("links"))
+                            .filter(|l| str_of(l.get("rel")).as_deref() == Some("enclosure"))
+                            .map(|l| {
+                                enclosure(
+                                    str_of(l.get("href")),
+                                    str_of(l.get("type")),
+                                    l.get("length"),
+                                )
+                            }),
+                    ),
+                ),
+            ],
         );
     }
     f
@@ -304,83 +251,40 @@ fn expected_atom(j: &Value) -> Facts {
 /// gofeed's RSS parser model.
 fn expected_rss(j: &Value) -> Facts {
     let mut f = Facts::new();
-    put(
+    put_all(
         &mut f,
-        "feed.title".into(),
-        str_of(j.get("title")).map(|s| text(&s)),
+        "feed",
+        [
+            ("title", html_field(j.get("title"))),
+            ("link", str_of(j.get("link"))),
+            ("description", html_field(j.get("description"))),
+            ("language", lowercase(j.get("language"))),
+            ("updated", j.get("lastBuildDateParsed").and_then(date)),
+            ("image", str_of(j.get("image").and_then(|i| i.get("url")))),
+        ],
     );
-    put(&mut f, "feed.link".into(), str_of(j.get("link")));
-    put(
-        &mut f,
-        "feed.description".into(),
-        str_of(j.get("description")).map(|s| text(&s)),
-    );
-    put(
-        &mut f,
-        "feed.language".into(),
-        str_of(j.get("language")).map(|s| s.to_lowercase()),
-    );
-    put(
-        &mut f,
-        "feed.updated".into(),
-        j.get("lastBuildDateParsed").and_then(date),
-    );
-    put(
-        &mut f,
-        "feed.image".into(),
-        str_of(j.get("image").and_then(|i| i.get("url"))),
-    );
-    let items = j
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    f.insert("feed.entries".into(), items.len().to_string());
-    for (i, it) in items.iter().enumerate() {
-        let k = |name: &str| format!("items[{i}].{name}");
-        put(
+    for (i, it) in entries(&mut f, j.get("items")).into_iter().enumerate() {
+        put_all(
             &mut f,
-            k("title"),
-            str_of(it.get("title")).map(|s| text(&s)),
-        );
-        put(&mut f, k("link"), str_of(it.get("link")));
-        put(
-            &mut f,
-            k("guid"),
-            str_of(it.get("guid").and_then(|g| g.get("value"))),
-        );
-        put(
-            &mut f,
-            k("published"),
-            it.get("pubDateParsed").and_then(date),
-        );
-        put(
-            &mut f,
-            k("summary"),
-            str_of(it.get("description")).map(|s| text(&s)),
-        );
-        put(
-            &mut f,
-            k("content"),
-            str_of(it.get("content")).map(|s| text(&s)),
-        );
-        put(
-            &mut f,
-            k("categories"),
-            it.get("categories")
-                .and_then(Value::as_array)
-                .and_then(|c| list(c.iter().filter_map(|c| str_of(c.get("value"))))),
-        );
-        put(
-            &mut f,
-            k("enclosures"),
-            it.get("enclosures")
-                .and_then(Value::as_array)
-                .and_then(|e| {
-                    list(e.iter().map(|e| {
+            &format!("items[{i}]"),
+            [
+                ("title", html_field(it.get("title"))),
+                ("link", str_of(it.get("link"))),
+                ("guid", str_of(it.get("guid").and_then(|g| g.get("value")))),
+                ("published", it.get("pubDateParsed").and_then(date)),
+                ("summary", html_field(it.get("description"))),
+                ("content", html_field(it.get("content"))),
+                (
+                    "categories",
+                    list(array(it.get("categories")).filter_map(|c| str_of(c.get("value")))),
+                ),
+                (
+                    "enclosures",
+                    list(array(it.get("enclosures")).map(|e| {
                         enclosure(str_of(e.get("url")), str_of(e.get("type")), e.get("length"))
-                    }))
-                }),
+                    })),
+                ),
+            ],
         );
     }
     f
@@ -389,81 +293,55 @@ fn expected_rss(j: &Value) -> Facts {
 /// gofeed's JSON Feed parser model (the JSON Feed's own field names).
 fn expected_json(j: &Value) -> Facts {
     let mut f = Facts::new();
-    put(&mut f, "feed.title".into(), str_of(j.get("title")));
-    put(&mut f, "feed.link".into(), str_of(j.get("home_page_url")));
-    put(
+    let first_author = |v: &Value| {
+        person(v.get("author")).or_else(|| person(v.get("authors").and_then(|a| a.get(0))))
+    };
+    put_all(
         &mut f,
-        "feed.description".into(),
-        str_of(j.get("description")),
+        "feed",
+        [
+            ("title", str_of(j.get("title"))),
+            ("link", str_of(j.get("home_page_url"))),
+            ("description", str_of(j.get("description"))),
+            ("language", lowercase(j.get("language"))),
+            ("author", first_author(j)),
+            ("image", str_of(j.get("icon"))),
+        ],
     );
-    put(
-        &mut f,
-        "feed.language".into(),
-        str_of(j.get("language")).map(|s| s.to_lowercase()),
-    );
-    put(
-        &mut f,
-        "feed.author".into(),
-        person(j.get("author")).or_else(|| person(j.get("authors").and_then(|a| a.get(0)))),
-    );
-    put(&mut f, "feed.image".into(), str_of(j.get("icon")));
-    let items = j
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    f.insert("feed.entries".into(), items.len().to_string());
-    for (i, it) in items.iter().enumerate() {
-        let k = |name: &str| format!("items[{i}].{name}");
-        put(&mut f, k("title"), str_of(it.get("title")));
-        put(&mut f, k("link"), str_of(it.get("url")));
-        put(&mut f, k("guid"), str_of(it.get("id")));
-        put(
+    for (i, it) in entries(&mut f, j.get("items")).into_iter().enumerate() {
+        put_all(
             &mut f,
-            k("author"),
-            person(it.get("author")).or_else(|| person(it.get("authors").and_then(|a| a.get(0)))),
-        );
-        put(
-            &mut f,
-            k("published"),
-            it.get("date_published").and_then(date),
-        );
-        put(&mut f, k("updated"), it.get("date_modified").and_then(date));
-        put(
-            &mut f,
-            k("summary"),
-            str_of(it.get("summary")).map(|s| text(&s)),
-        );
-        put(
-            &mut f,
-            k("content"),
-            str_of(it.get("content_html"))
-                .map(|s| text(&s))
-                .or_else(|| str_of(it.get("content_text")).map(|s| collapse(&s))),
-        );
-        put(
-            &mut f,
-            k("categories"),
-            it.get("tags")
-                .and_then(Value::as_array)
-                .and_then(|c| list(c.iter().filter_map(|v| str_of(Some(v))))),
-        );
-        put(
-            &mut f,
-            k("enclosures"),
-            it.get("attachments")
-                .and_then(Value::as_array)
-                .and_then(|e| {
-                    list(e.iter().map(|e| {
+            &format!("items[{i}]"),
+            [
+                ("title", str_of(it.get("title"))),
+                ("link", str_of(it.get("url"))),
+                ("guid", str_of(it.get("id"))),
+                ("author", first_author(it)),
+                ("published", it.get("date_published").and_then(date)),
+                ("updated", it.get("date_modified").and_then(date)),
+                ("summary", html_field(it.get("summary"))),
+                (
+                    "content",
+                    html_field(it.get("content_html"))
+                        .or_else(|| str_of(it.get("content_text")).map(|s| collapse(&s))),
+                ),
+                (
+                    "categories",
+                    list(array(it.get("tags")).filter_map(|v| str_of(Some(v)))),
+                ),
+                (
+                    "enclosures",
+                    list(array(it.get("attachments")).map(|e| {
                         enclosure(
                             str_of(e.get("url")),
                             str_of(e.get("mime_type")),
                             e.get("size_in_bytes"),
                         )
-                    }))
-                }),
+                    })),
+                ),
+                ("image", str_of(it.get("image"))),
+            ],
         );
-        put(&mut f, k("image"), str_of(it.get("image")));
     }
     f
 }
@@ -475,29 +353,19 @@ fn gazette_facts(doc: &[u8]) -> Result<Facts, String> {
         .map_err(|e| e.to_string())?;
     let meta = &reading.feed.meta;
     let mut f = Facts::new();
-    put(
+    put_all(
         &mut f,
-        "feed.title".into(),
-        meta.title.as_deref().map(collapse),
+        "feed",
+        [
+            ("title", meta.title.as_deref().map(collapse)),
+            ("link", meta.link.clone()),
+            ("description", meta.description.as_deref().map(collapse)),
+            ("language", meta.language.as_deref().map(str::to_lowercase)),
+            ("updated", meta.updated.map(|d| d.to_rfc3339())),
+            ("author", meta.author.clone()),
+            ("image", meta.image.clone()),
+        ],
     );
-    put(&mut f, "feed.link".into(), meta.link.clone());
-    put(
-        &mut f,
-        "feed.description".into(),
-        meta.description.as_deref().map(collapse),
-    );
-    put(
-        &mut f,
-        "feed.language".into(),
-        meta.language.as_deref().map(str::to_lowercase),
-    );
-    put(
-        &mut f,
-        "feed.updated".into(),
-        meta.updated.map(|d| d.to_rfc3339()),
-    );
-    put(&mut f, "feed.author".into(), meta.author.clone());
-    put(&mut f, "feed.image".into(), meta.image.clone());
     f.insert(
         "feed.entries".into(),
         reading.feed.entries.len().to_string(),
@@ -507,40 +375,42 @@ fn gazette_facts(doc: &[u8]) -> Result<Facts, String> {
         base: None,
     };
     for (i, e) in reading.feed.entries.iter().enumerate() {
-        let k = |name: &str| format!("items[{i}].{name}");
         let candidate = gazette::normalize::normalize(e, origin, now);
-        put(
+        put_all(
             &mut f,
-            k("title"),
-            candidate.map(|c| c.title).filter(|_| e.title.is_some()),
+            &format!("items[{i}]"),
+            [
+                (
+                    "title",
+                    candidate.map(|c| c.title).filter(|_| e.title.is_some()),
+                ),
+                ("link", e.link.clone()),
+                ("guid", e.guid.clone()),
+                ("author", e.authors.first().map(|a| collapse(a))),
+                ("published", e.published.map(|d| d.to_rfc3339())),
+                ("updated", e.updated.map(|d| d.to_rfc3339())),
+                ("summary", e.summary_html.as_deref().map(text)),
+                (
+                    "content",
+                    e.content_text
+                        .as_deref()
+                        .map(collapse)
+                        .or_else(|| e.content_html.as_deref().map(text)),
+                ),
+                ("categories", list(e.categories.iter().cloned())),
+                (
+                    "enclosures",
+                    list(e.enclosures.iter().map(|x| {
+                        enclosure(
+                            Some(x.url.clone()),
+                            x.r#type.clone(),
+                            x.length.map(Value::from).as_ref(),
+                        )
+                    })),
+                ),
+                ("image", e.image.clone()),
+            ],
         );
-        put(&mut f, k("link"), e.link.clone());
-        put(&mut f, k("guid"), e.guid.clone());
-        put(&mut f, k("author"), e.authors.first().map(|a| collapse(a)));
-        put(&mut f, k("published"), e.published.map(|d| d.to_rfc3339()));
-        put(&mut f, k("updated"), e.updated.map(|d| d.to_rfc3339()));
-        put(&mut f, k("summary"), e.summary_html.as_deref().map(text));
-        put(
-            &mut f,
-            k("content"),
-            e.content_text
-                .as_deref()
-                .map(collapse)
-                .or_else(|| e.content_html.as_deref().map(text)),
-        );
-        put(&mut f, k("categories"), list(e.categories.iter().cloned()));
-        put(
-            &mut f,
-            k("enclosures"),
-            list(e.enclosures.iter().map(|x| {
-                enclosure(
-                    Some(x.url.clone()),
-                    x.r#type.clone(),
-                    x.length.map(Value::from).as_ref(),
-                )
-            })),
-        );
-        put(&mut f, k("image"), e.image.clone());
     }
     Ok(f)
 }
