@@ -125,7 +125,7 @@ fn lowercase(v: Option<&Value>) -> Option<String> {
     str_of(v).map(|s| s.to_lowercase())
 }
 
-fn array<'a>(v: Option<&'a Value>) -> impl Iterator<Item = &'a Value> {
+fn array(v: Option<&Value>) -> impl Iterator<Item = &Value> {
     v.and_then(Value::as_array).into_iter().flatten()
 }
 
