@@ -104,6 +104,10 @@ pub(super) fn inspect(
                 obj.insert("image".into(), json!(page.image));
                 obj.insert("canonical_url".into(), json!(page.canonical_url));
                 obj.insert("date_method".into(), json!(page.date_method));
+                if page.date_method.is_none() {
+                    // no date: where gazette looked, so a source's pages can be checked by hand
+                    obj.insert("date_looked_at".into(), json!(crate::extract::DATE_PLACES));
+                }
             }
             let doc = json!({
                 "kind": "article",
@@ -133,7 +137,13 @@ pub(super) fn inspect(
                         out,
                         "published: {} ({})",
                         c.published.format("%Y-%m-%dT%H:%M:%SZ"),
-                        page.date_method.unwrap_or("no date found: first seen")
+                        page.date_method.map_or_else(
+                            || format!(
+                                "no date found in {}: first seen",
+                                crate::extract::DATE_PLACES.join(", ")
+                            ),
+                            str::to_string
+                        )
                     )?;
                     if let Some(a) = &c.author {
                         writeln!(out, "author: {a}")?;

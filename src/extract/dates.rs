@@ -24,6 +24,9 @@ pub struct PageDate {
     pub method: &'static str,
 }
 
+/// Where [`page_date`] looks, in order (`inspect` lists them when it found nothing).
+pub const PLACES: &[&str] = &["json-ld", "meta", "time", "attribute", "text", "url"];
+
 /// Finds the page's publication date.
 pub fn page_date(doc: &Html, raw: &str, url: Option<&Url>, tz: Tz) -> Option<PageDate> {
     // nothing on the web news before 1995 is a publication date gazette will meet; such a

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::parse::Entry;
 
-pub use dates::{PageDate, page_date};
+pub use dates::{PLACES as DATE_PLACES, PageDate, page_date};
 pub use links::{Follow, FoundLink, LinkError, feed_links, links};
 
 /// An article page, read.

@@ -189,7 +189,11 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
         return None;
     }
     let norm_title = fold_title(&title);
+    // a page date more than a day ahead is a countdown, an event or a typo, never when the
+    // article was published: the page is dated when it was first seen instead
+    let future = |p: &DateTime<Utc>| *p > now + chrono::Duration::days(1);
     let (published, date_source) = match entry.published {
+        Some(p) if entry.published_from_page && future(&p) => (now, DateSource::FirstSeen),
         Some(p) if entry.published_from_page => (p, DateSource::Page),
         Some(p) => (p, DateSource::Entry),
         None => (now, DateSource::FirstSeen),
@@ -409,6 +413,42 @@ pub fn clean_url(link: &str, base: Option<&Url>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_dates_in_the_future_are_not_publication_dates() {
+        let now: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().expect("now");
+        // (page date, what the article is dated)
+        let cases = [
+            ("2025-12-31T12:00:00Z", DateSource::Page),
+            ("2026-01-01T20:00:00Z", DateSource::Page),
+            ("2026-01-03T00:00:00Z", DateSource::FirstSeen),
+            ("2030-06-01T00:00:00Z", DateSource::FirstSeen),
+        ];
+        for (date, want) in cases {
+            let entry = Entry {
+                title: Some("A page".into()),
+                title_is_plain: true,
+                link: Some("https://x.example/a".into()),
+                published: Some(date.parse().expect("date")),
+                published_from_page: true,
+                ..Entry::default()
+            };
+            let c = normalize(
+                &entry,
+                Origin {
+                    source: "s",
+                    base: None,
+                },
+                now,
+            )
+            .expect("kept");
+            assert_eq!(c.date_source, want, "{date}");
+            if want == DateSource::FirstSeen {
+                assert_eq!(c.published, now);
+                assert_eq!(c.published_local, None);
+            }
+        }
+    }
 
     #[test]
     fn titles_normalize_to_one_form() {

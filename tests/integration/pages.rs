@@ -330,6 +330,34 @@ fn inspect_reads_pages_as_article_or_list() {
     assert_eq!(e["published"], "2016-05-04T07:00:36Z");
     assert_eq!(e["published_local"], "2016-05-04T15:00:36+08:00");
     assert_eq!(e["date_method"], "text");
+    assert!(
+        e.get("date_looked_at").is_none(),
+        "only listed when no date was found"
+    );
+    // an undated page: inspect says where it looked
+    let undated = std::env::temp_dir().join(format!("gazette-undated-{}.html", std::process::id()));
+    std::fs::write(
+        &undated,
+        "<html><body><h1>No date</h1><p>Text without any date in it at all, long enough to be an article body.</p></body></html>",
+    )
+    .expect("write");
+    let run = crate::support::gazette(&[
+        "inspect",
+        undated.to_str().expect("path"),
+        "--url",
+        "http://www.bjhd.example/undated.htm",
+        "--as",
+        "article",
+        "--json",
+    ]);
+    let _ = std::fs::remove_file(&undated);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(doc["entries"][0]["date_source"], "first_seen", "{doc}");
+    assert_eq!(
+        doc["entries"][0]["date_looked_at"],
+        serde_json::json!(["json-ld", "meta", "time", "attribute", "text", "url"]),
+        "{doc}"
+    );
     assert!(e.get("image").is_some() && e.get("canonical_url").is_some());
     let list = dir.join("index.html");
     let run = crate::support::gazette(&[
