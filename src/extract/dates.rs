@@ -120,9 +120,9 @@ fn date_patterns() -> &'static Regex {
         Regex::new(concat!(
             r"(\d{4}年\d{1,2}月\d{1,2}日(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?)",
             r"|(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)",
-            r"|(\b\d{1,2}[./-]\d{1,2}[./-]\d{4}\b(?:\s*-?\s*\d{1,2}:\d{2}(?::\d{2})?)?)",
-            r"|(\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}(?:\s+\d{1,2}:\d{2}\s*(?:[AaPp]\.?[Mm]\.?)?)?)",
-            r"|(\b\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{4}(?:\s+\d{1,2}:\d{2})?)",
+            r"|((?-u:\b)\d{1,2}[./-]\d{1,2}[./-]\d{4}(?-u:\b)(?:\s*-?\s*\d{1,2}:\d{2}(?::\d{2})?)?)",
+            r"|((?-u:\b)(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}(?:\s+\d{1,2}:\d{2}\s*(?:[AaPp]\.?[Mm]\.?)?)?)",
+            r"|((?-u:\b)\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{4}(?:\s+\d{1,2}:\d{2})?)",
         ))
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
     })
@@ -247,7 +247,7 @@ const MONTHS: &[(&str, u32)] = &[
 fn month_name_date(text: &str) -> Option<(String, usize)> {
     static R: OnceLock<Regex> = OnceLock::new();
     let r = R.get_or_init(|| {
-        Regex::new(r"(?i)\b(\d{1,2})\.?\s+(?:de\s+)?(\p{L}{3,10})\.?\s+(?:de\s+|del\s+)?(\d{4})\b")
+        Regex::new(r"(?i)(?-u:\b)(\d{1,2})\.?\s+(?:de\s+)?(\p{L}{3,10})\.?\s+(?:de\s+|del\s+)?(\d{4})(?-u:\b)")
             .unwrap_or_else(|e| unreachable!("{e}"))
     });
     r.captures_iter(text).find_map(|c| {
