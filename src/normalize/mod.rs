@@ -9,7 +9,7 @@ use unicode_normalization::UnicodeNormalization;
 use url::Url;
 
 use crate::model::{DateSource, Enclosure};
-use crate::parse::Entry;
+use crate::parse::{Entry, collapse};
 
 pub use text::{
     MAX_NESTING, flatten, html_to_text, nesting_depth, sanitize, sanitized_html_to_text, shallow,
@@ -167,7 +167,7 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     let summary = truncate_words(summary_source.as_deref().unwrap_or(&text), 500);
 
     let title = match &entry.title {
-        Some(t) if entry.title_is_plain => collapse_ws(&html_escape::decode_html_entities(t)),
+        Some(t) if entry.title_is_plain => collapse(&html_escape::decode_html_entities(t)),
         Some(t) => title_text(t),
         None => String::new(),
     };
@@ -303,7 +303,7 @@ fn is_mark(ch: char) -> bool {
 /// RSS titles often are), white space collapsed.
 pub fn title_text(raw: &str) -> String {
     if !(raw.contains('<') || raw.contains('&')) {
-        return collapse_ws(raw);
+        return collapse(raw);
     }
     let stripped = if raw.contains('<') {
         html_to_text(raw).replace("\n\n", " ")
@@ -318,18 +318,7 @@ pub fn title_text(raw: &str) -> String {
     } else {
         decoded.into_owned()
     };
-    collapse_ws(&twice)
-}
-
-fn collapse_ws(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
+    collapse(&twice)
 }
 
 /// BCP 47-ish: "en-US" stays, "EN_us" becomes "en-us", "zh-CN" stays lower-cased "zh-cn".

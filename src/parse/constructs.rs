@@ -71,8 +71,16 @@ pub fn plain_of_html(html: &str) -> String {
     collapse(&out)
 }
 
+/// Every run of white space one space, trimmed: how a title or a name reads on one line.
 pub fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// An Atom text construct (RFC 4287 §3.1: title, subtitle, summary, rights), Atom 0.3 modes

@@ -6,7 +6,7 @@
 mod atom;
 mod constructs;
 
-pub use constructs::person;
+pub use constructs::{collapse, person};
 pub mod dates;
 mod json;
 pub mod repair;
