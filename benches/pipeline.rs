@@ -43,7 +43,7 @@ fn candidates(
     url: Option<&Url>,
     now: chrono::DateTime<Utc>,
 ) -> Vec<gazette::normalize::Candidate> {
-    read_document(doc.as_bytes(), None, url, "s", chrono_tz::Tz::UTC, now)
+    read_document(doc.as_bytes(), None, url, "s", None, now)
         .expect("parses")
         .candidates
 }
@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
                 Some("application/rss+xml"),
                 url.as_ref(),
                 "s",
-                chrono_tz::Tz::UTC,
+                None,
                 now,
             )
         })

@@ -781,16 +781,9 @@ mod tests {
     }
 
     fn candidates_of(source: &str, items: usize) -> Vec<Candidate> {
-        read_document(
-            feed(items).as_bytes(),
-            None,
-            None,
-            source,
-            chrono_tz::Tz::UTC,
-            Utc::now(),
-        )
-        .expect("parses")
-        .candidates
+        read_document(feed(items).as_bytes(), None, None, source, None, Utc::now())
+            .expect("parses")
+            .candidates
     }
 
     /// A guess made before the lock is stale once another candidate of the same poll merges

@@ -22,13 +22,14 @@ pub(super) fn inspect(
     target: &str,
     base: Option<&str>,
     content_type: Option<&str>,
-    timezone: &str,
+    timezone: Option<&str>,
     read_as: Option<AsArg>,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let Ok(tz) = timezone.parse::<Tz>() else {
+    let Ok(tz) = timezone.map(str::parse::<Tz>).transpose() else {
         eprintln!(
-            "error: --timezone: unknown time zone {timezone:?} (use an IANA name such as \"Asia/Shanghai\")"
+            "error: --timezone: unknown time zone {:?} (use an IANA name such as \"Asia/Shanghai\")",
+            timezone.unwrap_or_default()
         );
         return Ok(ExitCode::from(2));
     };
@@ -137,13 +138,10 @@ pub(super) fn inspect(
                         out,
                         "published: {} ({})",
                         c.published.format("%Y-%m-%dT%H:%M:%SZ"),
-                        page.date_method.map_or_else(
-                            || format!(
-                                "no date found in {}: first seen",
-                                crate::extract::DATE_PLACES.join(", ")
-                            ),
-                            str::to_string
-                        )
+                        page.date_method.clone().unwrap_or_else(|| format!(
+                            "no date found in {}: first seen",
+                            crate::extract::DATE_PLACES.join(", ")
+                        ))
                     )?;
                     if let Some(a) = &c.author {
                         writeln!(out, "author: {a}")?;

@@ -114,9 +114,10 @@ pub enum Command {
         /// The HTTP Content-Type it came with, charset included.
         #[arg(long)]
         content_type: Option<String>,
-        /// Zone for dates written without an offset.
-        #[arg(long, default_value = "UTC")]
-        timezone: String,
+        /// Zone for dates written without an offset (a source's `timezone`); by default UTC
+        /// for feeds, and for article pages the zone the page shows it is written for.
+        #[arg(long)]
+        timezone: Option<String>,
         /// Read it as this kind of document (default: decide from the document).
         #[arg(long = "as", value_enum)]
         read_as: Option<AsArg>,
@@ -208,7 +209,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
             &target,
             url.as_deref(),
             content_type.as_deref(),
-            &timezone,
+            timezone.as_deref(),
             read_as,
             json,
         ),

@@ -120,8 +120,9 @@ pub struct Source {
     pub name: Option<String>,
     pub url: Url,
     pub kind: SourceKind,
-    /// Zone for dates written without an offset.
-    pub timezone: Tz,
+    /// Zone for dates written without an offset; `None` (not set): UTC for feeds, and for
+    /// article pages the zone the page shows it is written for (`extract`), else UTC.
+    pub timezone: Option<Tz>,
     pub interval: Duration,
     pub timeout: Duration,
     pub max_body: u64,
@@ -632,9 +633,9 @@ impl Validator<'_> {
             }
         };
         let timezone = match &raw.timezone {
-            None => Tz::UTC,
+            None => None,
             Some(tz) => match tz.get_ref().parse::<Tz>() {
-                Ok(z) => z,
+                Ok(z) => Some(z),
                 Err(_) => {
                     self.push(
                         tz,
@@ -642,7 +643,7 @@ impl Validator<'_> {
                         "timezone",
                         format!("unknown time zone {:?} (use an IANA name such as \"Asia/Shanghai\" or \"UTC\")", tz.get_ref()),
                     );
-                    Tz::UTC
+                    None
                 }
             },
         };
@@ -851,7 +852,7 @@ query = '"intellectual property" OR patent* OR IP'
         assert_eq!(c.archive.dedup_window, Duration::from_secs(48 * 3600));
         assert_eq!(c.sources[0].interval, Duration::from_secs(3600));
         assert_eq!(c.sources[0].timeout, Duration::from_secs(20));
-        assert_eq!(c.sources[0].timezone, chrono_tz::Asia::Shanghai);
+        assert_eq!(c.sources[0].timezone, Some(chrono_tz::Asia::Shanghai));
         assert_eq!(c.sources[0].kind, SourceKind::Auto);
         assert!(c.sources[0].enabled);
         assert_eq!(c.topics[0].limit, 50);

@@ -25,8 +25,9 @@ pub struct PageArticle {
     pub canonical_url: Option<String>,
     /// The lead image (`og:image` or the first content image).
     pub image: Option<String>,
-    /// Where the publication date came from ("json-ld", "meta", "time", "text", "url").
-    pub date_method: Option<&'static str>,
+    /// Where the publication date came from ("json-ld:datePublished", "meta:pubdate", "text",
+    /// "url"…: one of [`DATE_PLACES`], then what was read there).
+    pub date_method: Option<String>,
 }
 
 fn sel(css: &'static str) -> Selector {
@@ -57,11 +58,12 @@ pub(crate) fn meta(doc: &Html, names: &[&str]) -> Option<String> {
     None
 }
 
-/// Reads an article page fetched from `url`. Dates without an offset are read in `tz`.
+/// Reads an article page fetched from `url`. Dates without an offset are read in `tz`, the
+/// source's configured zone, else in the zone the page shows it is written for.
 /// A page nested deeper than [`crate::normalize::MAX_NESTING`] is read flattened (its text,
 /// links and headings without the nesting): the extractor walks the tree recursively, so a
 /// stack overflow would take the whole daemon down, and parsing it nested is quadratic.
-pub fn article(html: &str, url: Option<&Url>, tz: Tz) -> Result<PageArticle, String> {
+pub fn article(html: &str, url: Option<&Url>, tz: Option<Tz>) -> Result<PageArticle, String> {
     let shallow = crate::normalize::shallow(html);
     let html: &str = &shallow;
     // Two passes: the text comes from an extraction without images, which scores best on the
@@ -133,9 +135,11 @@ pub fn article(html: &str, url: Option<&Url>, tz: Tz) -> Result<PageArticle, Str
         published: date.as_ref().map(|d| d.at),
         published_local: date.as_ref().map(|d| d.local),
         published_from_page: date.is_some(),
-        date_method: date.as_ref().map(|d| d.method),
-        updated: meta(&doc, &["article:modified_time", "og:updated_time"])
-            .and_then(|d| crate::parse::dates::parse_date(&d, tz)),
+        date_method: date.as_ref().map(|d| d.method.clone()),
+        updated: date
+            .as_ref()
+            .and_then(|d| d.updated)
+            .map(|u| u.with_timezone(&chrono::Utc)),
         authors: author.into_iter().collect(),
         summary_html,
         content_html,

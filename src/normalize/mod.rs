@@ -242,8 +242,8 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
             image: entry.image.as_deref().and_then(|i| clean_url(i, base)),
             date_method: entry
                 .date_method
-                .filter(|_| date_source == DateSource::Page)
-                .map(str::to_string),
+                .clone()
+                .filter(|_| date_source == DateSource::Page),
             enclosures: entry
                 .enclosures
                 .iter()

@@ -55,6 +55,15 @@ pub fn parse_date_local(input: &str, tz: Tz) -> Option<DateTime<FixedOffset>> {
     sane(local)
 }
 
+/// Whether `input` states its offset or zone ("Z", "+08:00", "GMT", "EST"), as opposed to
+/// wall-clock time in a zone it leaves unsaid.
+pub fn states_offset(input: &str) -> bool {
+    let s = input.trim();
+    DateTime::parse_from_rfc3339(s).is_ok()
+        || DateTime::parse_from_rfc2822(s).is_ok()
+        || split_zone(&clean(s)).1 != Zone::Local
+}
+
 /// Wall-clock time in `tz`: in a DST fold take the earlier instant, in a gap move forward an hour.
 pub fn in_zone(tz: Tz, naive: &NaiveDateTime) -> Option<DateTime<Utc>> {
     let local = tz.from_local_datetime(naive).earliest().or_else(|| {

@@ -69,8 +69,8 @@ pub struct Entry {
     pub published_local: Option<DateTime<chrono::FixedOffset>>,
     /// Whether `published` was read from an article page rather than a feed entry.
     pub published_from_page: bool,
-    /// Where on the page the date was found ("json-ld", "meta", "time", "text", "url").
-    pub date_method: Option<&'static str>,
+    /// Where on the page the date was found (see `extract::PageDate::method`).
+    pub date_method: Option<String>,
     pub updated: Option<DateTime<Utc>>,
     pub authors: Vec<String>,
     /// The authors' email addresses, kept apart from their names (`email (Name)`).

@@ -92,11 +92,11 @@ pub fn read_document(
     content_type: Option<&str>,
     url: Option<&Url>,
     source: &str,
-    tz: Tz,
+    tz: Option<Tz>,
     now: DateTime<Utc>,
 ) -> Result<Reading, crate::parse::ParseError> {
     let decoded = decode(body, content_type);
-    let feed = parse_feed(&decoded.text, url, tz)?;
+    let feed = parse_feed(&decoded.text, url, tz.unwrap_or(Tz::UTC))?;
     Ok(normalized(decoded, feed, source, url, now))
 }
 
@@ -166,7 +166,7 @@ pub fn read_article(
     decoded: Decoded,
     url: Option<&Url>,
     source: &str,
-    tz: Tz,
+    tz: Option<Tz>,
     now: DateTime<Utc>,
 ) -> Result<Document, ReadError> {
     let page = extract::article(&decoded.text, url, tz).map_err(ReadError::Page)?;
@@ -185,13 +185,13 @@ pub fn read_as(
     content_type: Option<&str>,
     url: Option<&Url>,
     source: &str,
-    tz: Tz,
+    tz: Option<Tz>,
     now: DateTime<Utc>,
     how: Option<ReadAs>,
 ) -> Result<Document, ReadError> {
     let decoded = decode(body, content_type);
     if matches!(how, None | Some(ReadAs::Feed | ReadAs::FeedOrList)) {
-        match parse_feed(&decoded.text, url, tz) {
+        match parse_feed(&decoded.text, url, tz.unwrap_or(Tz::UTC)) {
             Ok(feed) => return Ok(Document::Feed(normalized(decoded, feed, source, url, now))),
             Err(e) if how == Some(ReadAs::Feed) => return Err(e.into()),
             Err(e)

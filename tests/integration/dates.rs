@@ -7,7 +7,7 @@ use std::io::Read;
 use std::path::Path;
 
 /// The F the test insists on (the level reached; raised as the finder improves).
-const FLOOR: f64 = 0.93;
+const FLOOR: f64 = 0.95;
 
 #[test]
 fn page_dates_on_the_mediacloud_set_reach_the_floor() {
@@ -33,23 +33,18 @@ fn page_dates_on_the_mediacloud_set_reach_the_floor() {
         .expect("gunzip");
         let page_url = url::Url::parse(url).ok();
         let decoded = gazette::decode::decode(&html, None);
-        let day = match gazette::poll::read::read_article(
-            decoded,
-            page_url.as_ref(),
-            "s",
-            chrono_tz::Tz::UTC,
-            now,
-        ) {
-            Ok(gazette::poll::Document::Article {
-                candidate: Some(c), ..
-            }) if c.date_source != gazette::model::DateSource::FirstSeen => {
-                Some(c.published_local.map_or_else(
-                    || c.published.format("%Y-%m-%d").to_string(),
-                    |l| l.format("%Y-%m-%d").to_string(),
-                ))
-            }
-            _ => None,
-        };
+        let day =
+            match gazette::poll::read::read_article(decoded, page_url.as_ref(), "s", None, now) {
+                Ok(gazette::poll::Document::Article {
+                    candidate: Some(c), ..
+                }) if c.date_source != gazette::model::DateSource::FirstSeen => {
+                    Some(c.published_local.map_or_else(
+                        || c.published.format("%Y-%m-%d").to_string(),
+                        |l| l.format("%Y-%m-%d").to_string(),
+                    ))
+                }
+                _ => None,
+            };
         match (v["date"].as_str(), day.as_deref()) {
             (Some(t), Some(d)) if t == d => tp += 1,
             (_, Some(_)) => fp += 1,
@@ -63,4 +58,67 @@ fn page_dates_on_the_mediacloud_set_reach_the_floor() {
     println!("dates-mediacloud: F {f:.3} P {p:.3} R {r:.3} (tp {tp} fp {fp} fn {fn_} tn {tn})");
     assert!(tp + fp + fn_ + tn >= 190, "pages missing");
     assert!(f >= FLOOR, "date F {f:.3} is under the floor {FLOOR}");
+}
+
+/// One fixture page per place a date hides and per way of writing it, in several languages
+/// (`tests/fixtures/pages/dates/expected.json` says what each must give). Each page also carries
+/// the dates that are not its own: today's date in the site header, dates in the navigation, a
+/// sidebar, related articles, comments and the footer.
+#[test]
+fn page_dates_per_place_and_language() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages/dates");
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("expected.json")).expect("expected.json"),
+    )
+    .expect("json");
+    let instant = |v: &serde_json::Value| {
+        v.as_str()
+            .map(|s| chrono::DateTime::parse_from_rfc3339(s).expect("RFC 3339"))
+    };
+    let mut failures = Vec::new();
+    for case in expected.as_array().expect("array") {
+        let file = case["file"].as_str().expect("file");
+        let path = dir.join(file);
+        let mut args = vec![
+            "inspect",
+            path.to_str().expect("path"),
+            "--as",
+            "article",
+            "--json",
+            "--url",
+            case["url"].as_str().expect("url"),
+        ];
+        if let Some(tz) = case["timezone"].as_str() {
+            args.extend(["--timezone", tz]);
+        }
+        let run = crate::support::gazette(&args);
+        assert_eq!(run.code, 0, "{file}: {}", run.stderr);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+        let e = &doc["entries"][0];
+        let got = (
+            e["published_local"].as_str().map(str::to_string),
+            e["date_method"].as_str().map(str::to_string),
+            instant(&e["updated"]),
+        );
+        let want = (
+            case["published_local"].as_str().map(str::to_string),
+            case["date_method"].as_str().map(str::to_string),
+            instant(&case["updated"]),
+        );
+        let undated = want.0.is_none();
+        let ok = if undated {
+            e["date_source"] == "first_seen" && e["date_looked_at"].is_array()
+        } else {
+            got == want && e["date_source"] == "page"
+        };
+        if !ok {
+            failures.push(format!("{file}: got {got:?}, want {want:?}"));
+        }
+        // the text came through too: a date is never read instead of the article
+        assert!(
+            e["text"].as_str().is_some_and(|t| t.chars().count() > 40),
+            "{file}: {e}"
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

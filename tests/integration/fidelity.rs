@@ -349,8 +349,8 @@ fn expected_json(j: &Value) -> Facts {
 /// What gazette read from `doc`, in the same keys.
 fn gazette_facts(doc: &[u8]) -> Result<Facts, String> {
     let now = Utc::now();
-    let reading = gazette::poll::read_document(doc, None, None, "s", chrono_tz::Tz::UTC, now)
-        .map_err(|e| e.to_string())?;
+    let reading =
+        gazette::poll::read_document(doc, None, None, "s", None, now).map_err(|e| e.to_string())?;
     let meta = &reading.feed.meta;
     let mut f = Facts::new();
     put_all(

@@ -355,7 +355,17 @@ fn inspect_reads_pages_as_article_or_list() {
     assert_eq!(doc["entries"][0]["date_source"], "first_seen", "{doc}");
     assert_eq!(
         doc["entries"][0]["date_looked_at"],
-        serde_json::json!(["json-ld", "meta", "time", "attribute", "text", "url"]),
+        serde_json::json!([
+            "json-ld",
+            "meta",
+            "itemprop",
+            "time",
+            "attribute",
+            "class",
+            "text",
+            "url",
+            "modified"
+        ]),
         "{doc}"
     );
     assert!(e.get("image").is_some() && e.get("canonical_url").is_some());
