@@ -3,6 +3,8 @@
 //! source's time zone); [`links`] finds the article links on a list page; [`feed_links`] finds
 //! the feeds a page advertises. Pure: no I/O, no clock.
 
+mod boilerplate;
+mod chunks;
 mod dates;
 mod links;
 
@@ -83,14 +85,31 @@ pub fn article(html: &str, url: Option<&Url>, tz: Option<Tz>) -> Result<PageArti
     };
     let result = trafilatura::extract(html, &options(false)).ok();
     let with_images = trafilatura::extract(html, &options(true)).ok();
+    let doc = Html::parse_document(html);
+    let title = title(&doc, result.as_ref().map(|r| r.metadata.title.as_str()));
+    let mut chunks = chunks::Chunks::default();
     let content_text = result
         .as_ref()
-        .map(|r| crate::normalize::html_to_text(&crate::normalize::sanitize(&r.content_html, url)))
+        .map(|r| {
+            let text =
+                crate::normalize::html_to_text(&crate::normalize::sanitize(&r.content_html, url));
+            // the rest of an article cut into chunks, around the one the extractor kept
+            chunks = chunks::missing(&doc, &text);
+            let joined = |ps: &[chunks::Paragraph]| {
+                ps.iter()
+                    .map(|p| p.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
+            };
+            let text = [joined(&chunks.before), text, joined(&chunks.after)]
+                .into_iter()
+                .filter(|t| !t.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            boilerplate::prune(&text, &r.content_html, title.as_deref())
+        })
         .filter(|t| !t.trim().is_empty());
-    let doc = Html::parse_document(html);
-
     let canonical_url = canonical(&doc, url);
-    let title = title(&doc, result.as_ref().map(|r| r.metadata.title.as_str()));
     let date = page_date(&doc, html, url, tz);
     let author = result
         .as_ref()
@@ -122,7 +141,16 @@ pub fn article(html: &str, url: Option<&Url>, tz: Option<Tz>) -> Result<PageArti
     let content_html = with_images
         .as_ref()
         .or(result.as_ref())
-        .map(|r| r.content_html.clone())
+        .map(|r| {
+            let html =
+                |ps: &[chunks::Paragraph]| ps.iter().map(|p| p.html.as_str()).collect::<String>();
+            format!(
+                "{}{}{}",
+                html(&chunks.before),
+                r.content_html,
+                html(&chunks.after)
+            )
+        })
         .filter(|h| !h.trim().is_empty());
     let summary_html =
         meta(&doc, &["description", "og:description"]).map(|d| crate::parse::plain_to_html(&d));

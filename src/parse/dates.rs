@@ -93,11 +93,14 @@ fn clean(s: &str) -> String {
         [
             // "2016/05/04", "2016.05.04" → "2016-05-04"
             (
-                Regex::new(r"(\d{4})[./](\d{1,2})[./](\d{1,2})").expect("static regex"),
+                Regex::new(r"([0-9]{4})[./]([0-9]{1,2})[./]([0-9]{1,2})").expect("static regex"),
                 "$1-$2-$3",
             ),
             // "2016-05-04T15:00" → "2016-05-04 15:00"
-            (Regex::new(r"(\d)[Tt](\d)").expect("static regex"), "$1 $2"),
+            (
+                Regex::new(r"([0-9])[Tt]([0-9])").expect("static regex"),
+                "$1 $2",
+            ),
             // "3:00 p.m." → "3:00 PM"
             (
                 Regex::new(r"(?i)\b([ap])\.?m\b\.?").expect("static regex"),
@@ -166,7 +169,7 @@ fn is_weekday(word: &str) -> bool {
 fn split_zone(s: &str) -> (&str, Zone) {
     static NUMERIC: OnceLock<Regex> = OnceLock::new();
     let numeric = NUMERIC.get_or_init(|| {
-        Regex::new(r"^(.*\d:\d{2}(?::\d{2})?(?:[.,]\d+)?)\s*(?:Z|(?i:UTC|GMT|UT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?)$")
+        Regex::new(r"^(.*[0-9]:[0-9]{2}(?::[0-9]{2})?(?:[.,][0-9]+)?)\s*(?:Z|(?i:UTC|GMT|UT)?\s*([+-])([0-9]{1,2})(?::?([0-9]{2}))?)$")
             .expect("static regex")
     });
     if let Some(c) = numeric.captures(s) {

@@ -405,3 +405,38 @@ fn inspect_reads_pages_as_article_or_list() {
     assert_eq!(run.code, 1, "a page is not a feed: {}", run.stdout);
     assert!(run.stderr.contains("HTML page"), "{}", run.stderr);
 }
+
+/// Regression: an article page nested deeper than the extractor can walk safely (one page of
+/// the Article Extraction Benchmark nests 1,500 deep) was refused whole. It is read flattened:
+/// its paragraphs and its date come through.
+#[test]
+fn article_nested_1500_deep_is_read_not_refused() {
+    let paragraphs = "<p>The patent office opened a new examination centre on Monday, the third this year, to cut waiting times.</p>\
+        <p>Officials said the centre would handle applications in electronics and biotechnology, where delays were longest.</p>";
+    let html = format!(
+        "<html><head><title>Deep page</title><meta property=\"article:published_time\" content=\"2020-06-07T10:30:00+02:00\"></head><body>{}<h1>Deep page</h1>{paragraphs}{}</body></html>",
+        "<div>".repeat(1500),
+        "</div>".repeat(1500)
+    );
+    let path = std::env::temp_dir().join(format!("gazette-deep-{}.html", std::process::id()));
+    std::fs::write(&path, html).expect("write");
+    let run = crate::support::gazette(&[
+        "inspect",
+        path.to_str().expect("path"),
+        "--as",
+        "article",
+        "--json",
+        "--url",
+        "https://news.example.de/deep",
+    ]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let e = &doc["entries"][0];
+    let text = e["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("third this year") && text.contains("biotechnology"),
+        "{e}"
+    );
+    assert_eq!(e["published_local"], "2020-06-07T10:30:00+02:00", "{e}");
+}

@@ -7,7 +7,7 @@
 //! is written for ([`zone`]); a date without a time of day is midnight there (never "now", so
 //! re-reading gives the same instant).
 
-mod text;
+pub(super) mod text;
 mod zone;
 
 use std::collections::HashMap;
@@ -94,6 +94,9 @@ const MODIFIED_META: &[&str] = &[
     "last-modified",
     "lastmod",
 ];
+
+/// How many elements of one place (microdata, `<time>`, attributes) are read.
+const PER_PLACE: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -267,7 +270,13 @@ fn stated_dates(doc: &Html, frame: &[ego_tree::NodeId]) -> Vec<Stated> {
     let itemprop = ITEMPROP.get_or_init(|| {
         sel("[itemprop=datePublished], [itemprop=dateCreated], [itemprop=dateModified]")
     });
-    for el in doc.select(itemprop).filter(|e| !elsewhere(*e, frame)) {
+    // the first few of each place are the page's own: the rest are comments' and lists'
+    // (and each costs a walk up the tree)
+    for el in doc
+        .select(itemprop)
+        .filter(|e| e.value().name() != "meta" && !elsewhere(*e, frame))
+        .take(PER_PLACE)
+    {
         let v = el.value();
         if v.name() == "meta" {
             continue; // read with the meta tags
@@ -294,6 +303,7 @@ fn stated_dates(doc: &Html, frame: &[ego_tree::NodeId]) -> Vec<Stated> {
     for el in doc
         .select(TIME.get_or_init(|| sel("time[datetime]")))
         .filter(|e| !elsewhere(*e, frame))
+        .take(PER_PLACE)
     {
         if let Some(value) = el.value().attr("datetime") {
             out.push(Stated {
@@ -313,6 +323,7 @@ fn stated_dates(doc: &Html, frame: &[ego_tree::NodeId]) -> Vec<Stated> {
             sel("[class*=date][title], [class*=time][title], [class*=date][data-date], [class*=time][data-time], [class*=publish][title], [data-published], [data-timestamp]")
         }))
         .filter(|e| !elsewhere(*e, frame))
+        .take(PER_PLACE)
     {
         let v = el.value();
         for attr in ["data-published", "title", "data-date", "data-time", "data-timestamp"] {
@@ -725,8 +736,9 @@ fn written_dates<'a>(
         }
         (from.min(end), end)
     };
+    let bound = std::cell::OnceCell::new();
     let first = move |text: &str, (from, to): (usize, usize)| {
-        let bound = copyright_year(raw);
+        let bound = *bound.get_or_init(|| copyright_year(raw));
         text::first_date(&text[from..to])
             .and_then(|d| read_text(d, zone))
             .filter(|d| bound.is_none_or(|y| d.year() <= y + 1))
@@ -737,16 +749,22 @@ fn written_dates<'a>(
     (after_title, anywhere)
 }
 
-/// The latest year of a copyright line ("© 2009-2020", "Copyright 2020").
+/// The latest year of a copyright line ("© 2009-2020", "&copy; 2020", "Copyright 2020").
 fn copyright_year(raw: &str) -> Option<i32> {
-    static R: OnceLock<Regex> = OnceLock::new();
-    let r = R.get_or_init(|| {
-        Regex::new(r"(?i)(?:©|&copy;|&#169;|copyright)\s*(?:(?:19|20)\d{2}\s*(?:-|–|&ndash;)\s*)?((?:19|20)\d{2})(?-u:\b)")
-            .unwrap_or_else(|e| unreachable!("{e}"))
-    });
-    r.captures_iter(raw)
-        .filter_map(|c| c.get(1)?.as_str().parse().ok())
-        .max()
+    let mut latest = None;
+    for mark in ["©", "&copy;", "&#169;", "opyright", "OPYRIGHT"] {
+        for (at, _) in raw.match_indices(mark) {
+            // the years within the next few characters: "2009-2020", "2020 Example"
+            let after: String = raw[at + mark.len()..].chars().take(24).collect();
+            let years = after
+                .split(|c: char| !c.is_ascii_digit())
+                .filter(|w| w.len() == 4)
+                .filter_map(|w| w.parse::<i32>().ok())
+                .filter(|y| (1990..=2100).contains(y));
+            latest = latest.max(years.max());
+        }
+    }
+    latest
 }
 
 /// `/2016-05/04/`, `/2016/05/04/`, `/20160504/`: midnight of that day in the page's zone.
@@ -754,7 +772,7 @@ fn url_date(path: &str, zone: &SiteZone) -> Option<DateTime<FixedOffset>> {
     static R: OnceLock<Regex> = OnceLock::new();
     let r = R.get_or_init(|| {
         Regex::new(
-            r"/((?:19|20)\d{2})[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12]\d|3[01])(?:/|[^\d]|$)",
+            r"/((?:19|20)[0-9]{2})[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12][0-9]|3[01])(?:/|[^[0-9]]|$)",
         )
         .unwrap_or_else(|e| unreachable!("{e}"))
     });

@@ -25,37 +25,43 @@ pub struct TextDate {
 /// a plan, not a publication date.
 const YEARS: std::ops::RangeInclusive<i32> = 1995..=2100;
 
-const TIME: &str = r"(?:,?\s*(?:at|à|a\s+las|às|um|alle|om|kl\.?|-|–|\|)?\s*(\d{1,2})[:h時시](\d{2})(?::(\d{2}))?\s*([AaPp]\.?[Mm]\.?)?(?:\s*(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?)?)?";
+/// The time of day that may follow a date (matched where the date ends: one automaton for all
+/// the date forms, built once).
+const TIME: &str = r"^(?:,?\s*(?:at|à|a\s+las|às|um|alle|om|kl\.?|-|–|\|)?\s*([0-9]{1,2})[:h時시]([0-9]{2})(?::([0-9]{2}))?\s*([AaPp]\.?[Mm]\.?)?(?:\s*(?:GMT|UTC)\s*([+-])([0-9]{1,2})(?::?([0-9]{2}))?)?)?";
+
+fn time_pattern() -> &'static Regex {
+    static T: OnceLock<Regex> = OnceLock::new();
+    T.get_or_init(|| Regex::new(TIME).unwrap_or_else(|e| unreachable!("static regex: {e}")))
+}
 
 fn patterns() -> &'static [(Regex, Order)] {
     static P: OnceLock<Vec<(Regex, Order)>> = OnceLock::new();
     P.get_or_init(|| {
-        let build = |core: &str, order| {
-            let re = format!("{core}{TIME}");
+        let build = |re: &str, order| {
             (
-                Regex::new(&re).unwrap_or_else(|e| unreachable!("static regex {re}: {e}")),
+                Regex::new(re).unwrap_or_else(|e| unreachable!("static regex {re}: {e}")),
                 order,
             )
         };
         vec![
             build(
-                r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]",
+                r"([0-9]{4})\s*[年년]\s*([0-9]{1,2})\s*[月월]\s*([0-9]{1,2})\s*[日일]",
                 Order::Ymd,
             ),
             build(
-                r"(?-u:\b)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:T|(?-u:\b))",
+                r"(?-u:\b)([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})(?:T|(?-u:\b))",
                 Order::Ymd,
             ),
             build(
-                r"(?-u:\b)(\d{1,2})[./-](\d{1,2})[./-](\d{4})(?-u:\b)",
+                r"(?-u:\b)([0-9]{1,2})[./-]([0-9]{1,2})[./-]([0-9]{4})(?-u:\b)",
                 Order::Dmy,
             ),
             build(
-                r"(?i)(?-u:\b)(\d{1,2})(?:st|nd|rd|th|er)?\.?\s+(?:de\s+)?(\p{L}{3,12})(?:\s*/\s*\p{L}{3,12})?\.?,?\s+(?:de\s+|del\s+)?(\d{4})(?-u:\b)",
+                r"(?-u:\b)([0-9]{1,2})(?i:st|nd|rd|th|er)?\.?\s+(?i:de\s+)?([^\s0-9.,/()|:;!?<>\[\]]+)(?:\s*/\s*[^\s0-9.,/]+)?\.?,?\s+(?i:de\s+|del\s+)?([0-9]{4})(?-u:\b)",
                 Order::DayName,
             ),
             build(
-                r"(?i)(\p{L}{3,12})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?-u:\b)",
+                r"([^\s0-9.,/()|:;!?<>\[\]]+)\.?\s+([0-9]{1,2})(?i:st|nd|rd|th)?,?\s+([0-9]{4})(?-u:\b)",
                 Order::NameDay,
             ),
         ]
@@ -85,7 +91,11 @@ pub fn first_date(text: &str) -> Option<TextDate> {
             if text[..m.start()].ends_with(char::is_alphabetic) {
                 continue;
             }
-            if let Some(d) = read(&c, *order, &text[m.end()..]) {
+            let after = &text[m.end()..];
+            let time = time_pattern()
+                .captures(after)
+                .filter(|t| t.get(1).is_some());
+            if let Some(d) = read(&c, *order, after, time.as_ref()) {
                 best = Some(TextDate { at: m.start(), ..d });
                 break;
             }
@@ -94,15 +104,24 @@ pub fn first_date(text: &str) -> Option<TextDate> {
     best
 }
 
-fn read(c: &Captures<'_>, order: Order, after: &str) -> Option<TextDate> {
+fn read(
+    c: &Captures<'_>,
+    order: Order,
+    after: &str,
+    time: Option<&Captures<'_>>,
+) -> Option<TextDate> {
     let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
+    let tnum = |i: usize| {
+        time.and_then(|t| t.get(i))
+            .and_then(|m| m.as_str().parse::<u32>().ok())
+    };
     let (year, month, day) = match order {
         Order::Ymd => {
             // "2020/7/11-12" is a range of days and "2020.7.11.3" a version, not a date
             if after.starts_with(|ch: char| ch.is_ascii_digit())
                 || (after.starts_with(['-', '/', '.'])
                     && after[1..].starts_with(|ch: char| ch.is_ascii_digit())
-                    && c.get(4).is_none())
+                    && time.is_none())
             {
                 return None;
             }
@@ -118,36 +137,47 @@ fn read(c: &Captures<'_>, order: Order, after: &str) -> Option<TextDate> {
     };
     let year = i32::try_from(year).ok().filter(|y| YEARS.contains(y))?;
     let date = NaiveDate::from_ymd_opt(year, month, day)?;
-    let time = match (num(4), num(5)) {
+    let clock = match (tnum(1), tnum(2)) {
         (Some(h), Some(m)) => {
-            let pm = c
-                .get(7)
+            let pm = time
+                .and_then(|t| t.get(4))
                 .map(|p| p.as_str().to_ascii_lowercase().starts_with('p'));
             let h = match pm {
                 Some(true) if h < 12 => h + 12,
                 Some(false) if h == 12 => 0,
                 _ => h,
             };
-            NaiveTime::from_hms_opt(h, m, num(6).unwrap_or(0))
+            NaiveTime::from_hms_opt(h, m, tnum(3).unwrap_or(0))
         }
         _ => None,
     };
-    let offset = c.get(8).and_then(|sign| {
-        let hours = i32::try_from(num(9)?).ok()?;
-        let minutes = i32::try_from(num(10).unwrap_or(0)).ok()?;
+    let offset = time.and_then(|t| t.get(5)).and_then(|sign| {
+        let hours = i32::try_from(tnum(6)?).ok()?;
+        let minutes = i32::try_from(tnum(7).unwrap_or(0)).ok()?;
         let secs = hours * 3600 + minutes * 60;
-        (hours <= 14 && time.is_some()).then_some(if sign.as_str() == "-" { -secs } else { secs })
+        (hours <= 14 && clock.is_some()).then_some(if sign.as_str() == "-" { -secs } else { secs })
     });
     Some(TextDate {
         at: 0,
-        naive: date.and_time(time.unwrap_or(NaiveTime::MIN)),
+        naive: date.and_time(clock.unwrap_or(NaiveTime::MIN)),
         offset,
-        has_time: time.is_some(),
+        has_time: clock.is_some(),
     })
 }
 
-/// Month names and their usual abbreviations in the languages news is written in.
+/// Whether a lower-case word is a month's name or abbreviation ("june", "juin.", "июня").
+pub fn is_month(word: &str) -> bool {
+    month_number(word).is_some()
+}
+
+/// Month names and their usual abbreviations in the languages news is written in. (The
+/// patterns match any run of non-space, non-digit, non-punctuation characters and leave the
+/// rest to this lookup: a Unicode class such as `\p{L}` compiles to an automaton many times
+/// larger, paid at every start of the program.)
 fn month_number(name: &str) -> Option<u32> {
+    if !(2..=12).contains(&name.chars().count()) {
+        return None;
+    }
     let name = name.to_lowercase();
     let name = name.trim_end_matches('.');
     MONTHS
