@@ -231,34 +231,16 @@ fn only_a_date(line: &str, words: usize) -> bool {
             let lower = t.to_lowercase();
             let month = super::dates::text::is_month(&lower);
             // the line starts with the date (or "Updated"), not with a sentence
-            if !(month || SMALL.contains(&lower.as_str()) || (first && is_weekday(&lower))) {
+            if !(month
+                || SMALL.contains(&lower.as_str())
+                || (first && crate::parse::dates::is_weekday(&lower)))
+            {
                 return false;
             }
         }
         first = false;
     }
     year
-}
-
-fn is_weekday(w: &str) -> bool {
-    let w = w.trim_end_matches('.');
-    [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "mon",
-        "tue",
-        "wed",
-        "thu",
-        "fri",
-        "sat",
-        "sun",
-    ]
-    .contains(&w)
 }
 
 /// A row of share buttons: every word a network or a share verb.

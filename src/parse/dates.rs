@@ -133,7 +133,8 @@ fn clean(s: &str) -> String {
     out
 }
 
-fn is_weekday(word: &str) -> bool {
+/// Whether a word is a weekday's name or abbreviation ("Tue.", "Wednesday", "星期三").
+pub fn is_weekday(word: &str) -> bool {
     const NAMES: [&str; 25] = [
         "mon",
         "tue",
