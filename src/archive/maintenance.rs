@@ -459,14 +459,16 @@ impl Archive {
     }
 
     /// The id of an article with one of `a`'s dedup keys (title, and a date within the dedup
-    /// window), among this batch's and then the stored ones; the last match wins, as before
-    /// batches.
+    /// window) that it may be one with (`merge::compatible`: two entries of one source are two
+    /// articles, as when polling), among this batch's and then the stored ones; the last match
+    /// wins, as before batches.
     fn same_story(
         &self,
         a: &Article,
         order: &[String],
         touched: &HashMap<String, (Option<Article>, Article)>,
     ) -> Result<Option<String>, ArchiveError> {
+        let fits = |b: &Article| super::merge::compatible(a, b);
         let mut found = None;
         for k in &a.dedup_keys {
             let prefix = keys::dedup_prefix(&k.title);
@@ -475,13 +477,21 @@ impl Archive {
                 if let Some((t, id)) = keys::dedup_tail(&key[prefix.len()..])
                     && (t - k.published).abs() <= self.dedup_window
                 {
-                    found = Some(id);
+                    let current = match touched.get(&id) {
+                        Some((_, after)) => Some(after.clone()),
+                        None => self.get(&id)?,
+                    };
+                    if current.as_ref().is_some_and(fits) {
+                        found = Some(id);
+                    }
                 }
             }
             for (_, after) in order.iter().filter_map(|id| touched.get(id)) {
-                if after.dedup_keys.iter().any(|d| {
-                    d.title == k.title && (d.published - k.published).abs() <= self.dedup_window
-                }) {
+                if fits(after)
+                    && after.dedup_keys.iter().any(|d| {
+                        d.title == k.title && (d.published - k.published).abs() <= self.dedup_window
+                    })
+                {
                     found = Some(after.id.clone());
                 }
             }

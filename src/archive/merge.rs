@@ -17,6 +17,27 @@ pub enum Relation {
     SameStory,
 }
 
+/// Whether article `a` may take an entry of `source` as the same story: it holds no entry of
+/// that source, or holds this very entry (the same guid, else the same URL). Within one source
+/// two entries are never one story: a feed that carries "Sector Update: Consumer" twice carries
+/// two articles.
+pub fn may_take(a: &Article, source: &str, guid: Option<&str>, url: &str) -> bool {
+    let mut theirs = a.links.iter().filter(|l| l.source == source).peekable();
+    theirs.peek().is_none()
+        || theirs.any(|l| match (guid, l.guid.as_deref()) {
+            (Some(g), Some(h)) => g == h,
+            _ => !url.is_empty() && l.url == url,
+        })
+}
+
+/// Whether two articles may be one: every entry of one is compatible with the other
+/// ([`may_take`]).
+pub fn compatible(a: &Article, b: &Article) -> bool {
+    a.links
+        .iter()
+        .all(|l| may_take(b, &l.source, l.guid.as_deref(), &l.url))
+}
+
 /// The stable id of an article first stored from `c`: a hash of its dedup identity.
 /// `attempt` > 0 only on the (astronomically unlikely) collision with a different article.
 pub fn article_id(norm_title: &str, published: DateTime<Utc>, attempt: u32) -> String {
@@ -350,5 +371,49 @@ mod tests {
         assert_ne!(article_id("a b", t, 0), article_id("a b", t, 1));
         assert_ne!(article_id("a b", t, 0), article_id("a c", t, 0));
         assert_eq!(article_id("a b", t, 0).len(), 16);
+    }
+
+    #[test]
+    fn one_source_never_gives_one_story_two_entries() {
+        let now: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().expect("date");
+        let mut first = cand(
+            "markets",
+            "Sector Update: Consumer",
+            "a",
+            "2020-01-01T08:00:00Z",
+        );
+        first.guid = Some("su-1".into());
+        let a = create(&first, "id1".into(), now);
+        // (source, guid, url, may take)
+        let cases = [
+            ("wire", None, "https://wire/x", true),
+            ("markets", Some("su-1"), "https://markets/other", true),
+            ("markets", Some("su-2"), "https://markets/a", false),
+            ("markets", None, "https://markets/a", true),
+            ("markets", None, "https://markets/b", false),
+        ];
+        for (source, guid, url, want) in cases {
+            assert_eq!(
+                may_take(&a, source, guid, url),
+                want,
+                "{source} {guid:?} {url}"
+            );
+        }
+        let mut second = first.clone();
+        second.guid = Some("su-2".into());
+        second.url = "https://markets/b".into();
+        let b = create(&second, "id2".into(), now);
+        assert!(!compatible(&a, &b) && !compatible(&b, &a));
+        let c = create(
+            &cand(
+                "wire",
+                "Sector Update: Consumer",
+                "c",
+                "2020-01-01T08:00:00Z",
+            ),
+            "id3".into(),
+            now,
+        );
+        assert!(compatible(&a, &c) && compatible(&c, &a));
     }
 }

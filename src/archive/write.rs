@@ -397,18 +397,21 @@ impl Archive {
     }
 
     /// The article with the same normalized title whose date is closest to the candidate's,
-    /// within the dedup window; looks at this batch first, then the index.
+    /// within the dedup window, that may take it ([`merge::may_take`]): within one source two
+    /// entries are two articles (a daily "Sector Update: Consumer" twice), so only other
+    /// sources' copies, or this very entry, are the same story. Looks at this batch first, then
+    /// the index.
     pub(super) fn find_same_story(
         &self,
         c: &Candidate,
         batch: &Batch,
     ) -> Result<Option<String>, ArchiveError> {
         let window = self.dedup_window;
-        let mut best: Option<(chrono::Duration, String)> = None;
+        let mut found: Vec<(chrono::Duration, String)> = Vec::new();
         let mut consider = |t: DateTime<Utc>, id: &str| {
             let gap = (t - c.published).abs();
-            if gap <= window && best.as_ref().is_none_or(|(g, _)| gap < *g) {
-                best = Some((gap, id.to_string()));
+            if gap <= window {
+                found.push((gap, id.to_string()));
             }
         };
         // the batch's own articles with this title, through its title index: scanning them all
@@ -420,20 +423,31 @@ impl Archive {
                 }
             }
         }
-        if !self
+        if self
             .seen
             .may_hold(Kind::Title, seen::title_of(c.norm_title.as_bytes()))
         {
-            return Ok(best.map(|(_, id)| id));
-        }
-        let prefix = keys::dedup_prefix(&c.norm_title);
-        for item in self.dedup.scan_prefix(&prefix) {
-            let (key, _) = item?;
-            if let Some((t, id)) = keys::dedup_tail(&key[prefix.len()..]) {
-                consider(t, &id);
+            let prefix = keys::dedup_prefix(&c.norm_title);
+            for item in self.dedup.scan_prefix(&prefix) {
+                let (key, _) = item?;
+                if let Some((t, id)) = keys::dedup_tail(&key[prefix.len()..]) {
+                    consider(t, &id);
+                }
             }
         }
-        Ok(best.map(|(_, id)| id))
+        found.sort();
+        let takes =
+            |a: &crate::model::Article| merge::may_take(a, &c.source, c.guid.as_deref(), &c.url);
+        for (_, id) in found {
+            let fits = match batch.articles.get(&id) {
+                Some(a) => takes(a),
+                None => self.get(&id)?.is_some_and(|a| takes(&a)),
+            };
+            if fits {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
     }
 
     /// Loads an article into the batch (once), remembering the stored version for index diffs.

@@ -9,6 +9,7 @@ mod faults;
 mod fidelity;
 mod crash;
 mod dates;
+mod dedup;
 mod operations;
 mod pages;
 mod polling;
