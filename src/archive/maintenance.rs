@@ -94,8 +94,7 @@ impl Archive {
                 ));
             }
             ids.insert(a.id.clone());
-            let norm = fold_title(&a.title);
-            if !a.dedup_keys.iter().any(|d| d.title == norm) {
+            if !has_title_key(&a) {
                 problems.push(format!(
                     "article {}: no dedup key for its title {:?}",
                     a.id, a.title
@@ -225,10 +224,9 @@ impl Archive {
                 continue;
             };
             a.id = key.clone();
-            let norm = fold_title(&a.title);
-            if !a.dedup_keys.iter().any(|d| d.title == norm) {
+            if !has_title_key(&a) {
                 a.dedup_keys.push(crate::model::DedupKey {
-                    title: norm,
+                    title: fold_title(&a.title),
                     published: a.published,
                 });
             }
@@ -498,4 +496,13 @@ impl Archive {
         }
         Ok(found)
     }
+}
+
+/// Whether an article has a dedup key for its title: the folded title, or its story key (a
+/// stretch of it without markers and publisher suffixes, `normalize::story_title`).
+fn has_title_key(a: &Article) -> bool {
+    let folded = fold_title(&a.title);
+    a.dedup_keys
+        .iter()
+        .any(|d| !d.title.is_empty() && folded.contains(d.title.as_str()))
 }

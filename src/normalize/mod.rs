@@ -2,6 +2,7 @@
 //! Decides the article's identity within its source, its dedup title, its canonical URL (with
 //! tracking parameters removed), and its sanitized HTML and plain text.
 
+mod key;
 mod text;
 
 use chrono::{DateTime, Utc};
@@ -11,6 +12,7 @@ use url::Url;
 use crate::model::{DateSource, Enclosure};
 use crate::parse::{Entry, collapse};
 
+pub use key::story_title;
 pub use text::{
     MAX_NESTING, flatten, html_to_text, nesting_depth, sanitize, sanitized_html_to_text, shallow,
     truncate_words,
@@ -25,7 +27,7 @@ pub struct Candidate {
     pub guid: Option<String>,
     pub url: String,
     pub title: String,
-    /// See [`normalize_title`].
+    /// The story key of the title ([`story_title`]): see also [`normalize_title`].
     pub norm_title: String,
     pub published: DateTime<Utc>,
     /// `published` as the source wrote it, when it was kept (article pages).
@@ -82,7 +84,7 @@ impl Candidate {
     fn bounded(mut self, base: Option<&Url>) -> Candidate {
         if self.title.chars().count() > MAX_TITLE_CHARS {
             self.title = truncate_words(&self.title, MAX_TITLE_CHARS);
-            self.norm_title = fold_title(&self.title);
+            self.norm_title = story_title(&self.title, &[&self.source]);
             if self.identity.starts_with("t:") {
                 self.identity = format!("t:{}", self.norm_title);
             }
@@ -138,6 +140,9 @@ pub struct Origin<'a> {
     pub source: &'a str,
     /// The document's URL: base for relative links.
     pub base: Option<&'a Url>,
+    /// The publisher's name as the document gives it (a feed's title), for recognising it
+    /// after a title ("… - Markets Daily").
+    pub publisher: Option<&'a str>,
 }
 
 /// Normalizes one entry. `None` when the entry has nothing to be an article of (no title, no
@@ -188,7 +193,23 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     if title.is_empty() {
         return None;
     }
-    let norm_title = fold_title(&title);
+    // the story key: without wire markers and the publisher's suffix (the source id, the
+    // feed's title, the hosts of the link and of the document)
+    let hosts = [
+        url.as_deref().and_then(|u| Url::parse(u).ok()),
+        origin.base.cloned(),
+    ];
+    let hosts: Vec<String> = hosts
+        .iter()
+        .flatten()
+        .filter_map(|u| u.host_str().map(str::to_string))
+        .collect();
+    let publishers: Vec<&str> = [Some(origin.source), origin.publisher]
+        .into_iter()
+        .flatten()
+        .chain(hosts.iter().map(String::as_str))
+        .collect();
+    let norm_title = story_title(&title, &publishers);
     // a page date more than a day ahead is a countdown, an event or a typo, never when the
     // article was published: the page is dated when it was first seen instead
     let future = |p: &DateTime<Utc>| *p > now + chrono::Duration::days(1);
@@ -427,6 +448,7 @@ mod tests {
                 Origin {
                     source: "s",
                     base: None,
+                    publisher: None,
                 },
                 now,
             )
@@ -512,6 +534,7 @@ mod tests {
         let origin = Origin {
             source: "s",
             base: None,
+            publisher: None,
         };
         let mut e = Entry {
             title: Some("A title".into()),

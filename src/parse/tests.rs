@@ -21,6 +21,7 @@ fn candidates(doc: &str) -> Vec<Candidate> {
     let origin = Origin {
         source: "s",
         base: base.as_ref(),
+        publisher: None,
     };
     read(doc)
         .entries

@@ -167,6 +167,7 @@ pub(super) async fn list_articles(
                     Origin {
                         source: &source.id,
                         base: base.as_ref(),
+                        publisher: source.name.as_deref(),
                     },
                     now,
                 ) {
@@ -237,6 +238,10 @@ pub(super) async fn with_full_text(
     let origin = Origin {
         source: &source.id,
         base: Some(&source.url),
+        publisher: source
+            .name
+            .as_deref()
+            .or(reading.feed.meta.title.as_deref()),
     };
     reading
         .feed

@@ -107,8 +107,13 @@ fn normalized(
     url: Option<&Url>,
     now: DateTime<Utc>,
 ) -> Reading {
-    let origin = Origin { source, base: url };
     let mut feed = feed;
+    let title = feed.meta.title.clone();
+    let origin = Origin {
+        source,
+        base: url,
+        publisher: title.as_deref(),
+    };
     let mut candidates = Vec::with_capacity(feed.entries.len());
     for (index, e) in feed.entries.iter().enumerate() {
         match normalize(e, origin, now) {
@@ -170,7 +175,15 @@ pub fn read_article(
     now: DateTime<Utc>,
 ) -> Result<Document, ReadError> {
     let page = extract::article(&decoded.text, url, tz).map_err(ReadError::Page)?;
-    let candidate = normalize(&page.entry, Origin { source, base: url }, now);
+    let candidate = normalize(
+        &page.entry,
+        Origin {
+            source,
+            base: url,
+            publisher: None,
+        },
+        now,
+    );
     Ok(Document::Article {
         decoded,
         page: Box::new(page),

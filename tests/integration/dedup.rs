@@ -100,3 +100,195 @@ fn same_title_twice_in_one_feed_flip_flopped_forever() {
         .json_lines();
     assert_eq!(after.len(), 2, "{after:?}");
 }
+
+/// Wire copy retitled by the sites that carry it: markers, edition numbers, a trailing "(2)" or
+/// ellipsis, the publisher's name after the title, CJK punctuation. Exactly these entries end
+/// up together.
+#[test]
+fn retitled_wire_copies_are_one_article_each() {
+    let server = FixtureServer::start();
+    let feed = |title: &str, items: &[(&str, &str, &str, &str)]| {
+        rss("Mon, 07 Dec 2026 12:00:00 GMT", items)
+            .replace("<title>Markets</title>", &format!("<title>{title}</title>"))
+    };
+    server.route(
+        "/wire.rss",
+        Reply::ok(
+            "application/rss+xml",
+            feed(
+                "Reuters: Business News",
+                &[
+                    (
+                        "w1",
+                        "UPDATE 1-Oil falls as stocks rise",
+                        "http://wire.example/oil",
+                        "Mon, 07 Dec 2026 08:00:00 GMT",
+                    ),
+                    (
+                        "w2",
+                        "REFILE-Chip maker beats forecasts (2)",
+                        "http://wire.example/chip",
+                        "Mon, 07 Dec 2026 08:10:00 GMT",
+                    ),
+                    (
+                        "w3",
+                        "中关村成为知识产权服务示范区",
+                        "http://wire.example/zgc",
+                        "Mon, 07 Dec 2026 08:20:00 GMT",
+                    ),
+                    (
+                        "w4",
+                        "Poll-tax protest grows",
+                        "http://wire.example/poll",
+                        "Mon, 07 Dec 2026 08:30:00 GMT",
+                    ),
+                ],
+            ),
+        ),
+    );
+    server.route(
+        "/portal.rss",
+        Reply::ok(
+            "application/rss+xml",
+            feed(
+                "Yahoo News",
+                &[
+                    (
+                        "p1",
+                        "Oil falls as stocks rise - Reuters",
+                        "http://portal.example/a",
+                        "Mon, 07 Dec 2026 08:05:00 GMT",
+                    ),
+                    (
+                        "p2",
+                        "Chip maker beats forecasts | Yahoo News",
+                        "http://portal.example/b",
+                        "Mon, 07 Dec 2026 08:15:00 GMT",
+                    ),
+                    (
+                        "p3",
+                        "中关村成为知识产权服务示范区！",
+                        "http://portal.example/c",
+                        "Mon, 07 Dec 2026 08:25:00 GMT",
+                    ),
+                    (
+                        "p4",
+                        "Tax protest grows",
+                        "http://portal.example/d",
+                        "Mon, 07 Dec 2026 08:35:00 GMT",
+                    ),
+                ],
+            ),
+        ),
+    );
+    server.route(
+        "/daily.rss",
+        Reply::ok(
+            "application/rss+xml",
+            feed(
+                "Markets Daily",
+                &[
+                    (
+                        "d1",
+                        "BREAKING: Oil falls as stocks rise…",
+                        "http://daily.example/1",
+                        "Mon, 07 Dec 2026 08:07:00 GMT",
+                    ),
+                    (
+                        "d2",
+                        "Chip maker beats forecasts - Markets Daily",
+                        "http://daily.example/2",
+                        "Mon, 07 Dec 2026 08:17:00 GMT",
+                    ),
+                ],
+            ),
+        ),
+    );
+    let home = Gazette::new(&format!(
+        "{}{}{}",
+        source("wire", &server.url("/wire.rss"), ""),
+        source("portal", &server.url("/portal.rss"), ""),
+        source("daily", &server.url("/daily.rss"), ""),
+    ));
+    let run = home.run(&["poll"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let mut groups: Vec<Vec<String>> = home
+        .run(&["articles", "--json", "--limit", "100"])
+        .json_lines()
+        .iter()
+        .map(|a| {
+            let mut guids: Vec<String> = a["links"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|l| l["guid"].as_str().unwrap_or_default().to_string())
+                .collect();
+            guids.sort();
+            guids
+        })
+        .collect();
+    groups.sort();
+    assert_eq!(
+        groups,
+        [
+            vec!["d1", "p1", "w1"],
+            vec!["d2", "p2", "w2"],
+            vec!["p3", "w3"],
+            vec!["p4"],
+            vec!["w4"],
+        ],
+        "{}",
+        run.stdout
+    );
+}
+
+/// The exact tier on people-scored headline pairs (`../shared/corpora/dedup/stsb-headlines.tsv`:
+/// 2,499 pairs scored 0-5; >= 4 is the same story in other words, < 3 is not): how many
+/// same-story pairs the folded title and the story key join, and how many different-story pairs
+/// they join by mistake. The story key must never join more different stories than folding.
+#[test]
+fn stsb_headlines_exact_tier() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/corpora/dedup/stsb-headlines.tsv");
+    let Ok(tsv) = std::fs::read_to_string(&path) else {
+        eprintln!(
+            "SKIP stsb_headlines_exact_tier: {} is absent",
+            path.display()
+        );
+        return;
+    };
+    let (mut same, mut different) = (0, 0);
+    let (mut fold_same, mut fold_wrong, mut key_same, mut key_wrong) = (0, 0, 0, 0);
+    for line in tsv.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (Some(score), Some(a), Some(b)) = (
+            f.get(3).and_then(|s| s.parse::<f64>().ok()),
+            f.get(4),
+            f.get(5),
+        ) else {
+            continue;
+        };
+        let folded = gazette::normalize::fold_title(a) == gazette::normalize::fold_title(b);
+        let keyed =
+            gazette::normalize::story_title(a, &[]) == gazette::normalize::story_title(b, &[]);
+        if score >= 4.0 {
+            same += 1;
+            fold_same += usize::from(folded);
+            key_same += usize::from(keyed);
+        } else if score < 3.0 {
+            different += 1;
+            fold_wrong += usize::from(folded);
+            key_wrong += usize::from(keyed);
+        }
+    }
+    eprintln!(
+        "stsb exact tier: {same} same-story pairs, {different} different-story pairs; folded titles join {fold_same} same and {fold_wrong} different; story keys join {key_same} same and {key_wrong} different"
+    );
+    assert!(same > 0 && different > 0);
+    assert!(
+        key_same >= fold_same,
+        "the story key joins what folding joined"
+    );
+    assert!(key_wrong <= fold_wrong, "and no more different stories");
+}

@@ -373,6 +373,7 @@ fn gazette_facts(doc: &[u8]) -> Result<Facts, String> {
     let origin = gazette::normalize::Origin {
         source: "s",
         base: None,
+        publisher: None,
     };
     for (i, e) in reading.feed.entries.iter().enumerate() {
         let candidate = gazette::normalize::normalize(e, origin, now);
