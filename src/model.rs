@@ -41,7 +41,7 @@ pub struct Enclosure {
 }
 
 /// How one source carries an article.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceLink {
     pub source: String,
     /// The article's URL at that source (tracking parameters removed).
@@ -55,6 +55,49 @@ pub struct SourceLink {
     /// That author's email, when the source gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_email: Option<String>,
+    /// The title this source gave: an article shows one title, and keeps each source's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// How this source's entry joined the article; none for the entry that created it.
+    #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matched: Option<Match>,
+}
+
+/// How an entry joined an article another source had created: by which rule, how sure, and
+/// with which source's entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Match {
+    pub rule: MatchRule,
+    /// 1 for the exact rules; the similarity for a near match.
+    pub score: f64,
+    /// The source whose entry it matched.
+    pub with: String,
+}
+
+/// The dedup rules (see `archive::merge`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatchRule {
+    /// The same guid.
+    Guid,
+    /// The same link.
+    Link,
+    /// The same story key within the dedup window.
+    Exact,
+    /// A similar title within the dedup window.
+    Near,
+}
+
+impl MatchRule {
+    /// The rule's name as the JSON contract writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Guid => "guid",
+            Self::Link => "link",
+            Self::Exact => "exact",
+            Self::Near => "near",
+        }
+    }
 }
 
 /// One (normalized title, publication instant) pair under which an article is found by dedup.

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Article, DateSource, DedupKey, SourceLink};
+use crate::model::{Article, DateSource, DedupKey, Match, MatchRule, SourceLink};
 use crate::normalize::Candidate;
 
 /// How a candidate relates to the article it was matched with.
@@ -15,6 +15,21 @@ pub enum Relation {
     SameEntry,
     /// Same normalized title within the dedup window: the same story, possibly from another site.
     SameStory,
+}
+
+/// The source whose entry an exact match joined: the first whose own title has this story key
+/// (the key is a stretch of the folded title), else the article's first source.
+fn matched_source(a: &Article, key: &str) -> String {
+    a.links
+        .iter()
+        .find(|l| {
+            l.title
+                .as_deref()
+                .is_some_and(|t| crate::normalize::fold_title(t).contains(key))
+        })
+        .or(a.links.first())
+        .map(|l| l.source.clone())
+        .unwrap_or_default()
 }
 
 /// Whether article `a` may take an entry of `source` as the same story: it holds no entry of
@@ -70,6 +85,8 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
             guid: c.guid.clone(),
             author: c.author.clone(),
             author_email: c.author_email.clone(),
+            title: Some(c.title.clone()),
+            matched: None,
         }],
         author: c.author.clone(),
         language: c.language.clone(),
@@ -106,6 +123,9 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
             if !c.url.is_empty() {
                 link.url = c.url.clone();
             }
+            if !c.title.is_empty() {
+                link.title = Some(c.title.clone());
+            }
             link.guid = c.guid.clone().or(link.guid.take());
             if c.author.is_some() {
                 link.author = c.author.clone();
@@ -118,13 +138,22 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
                 link.author_email = c.author_email.clone();
             }
         }
-        None => a.links.push(SourceLink {
-            source: c.source.clone(),
-            url: c.url.clone(),
-            guid: c.guid.clone(),
-            author: c.author.clone(),
-            author_email: c.author_email.clone(),
-        }),
+        None => {
+            let matched = (relation == Relation::SameStory).then(|| Match {
+                rule: MatchRule::Exact,
+                score: 1.0,
+                with: matched_source(&a, &c.norm_title),
+            });
+            a.links.push(SourceLink {
+                source: c.source.clone(),
+                url: c.url.clone(),
+                guid: c.guid.clone(),
+                author: c.author.clone(),
+                author_email: c.author_email.clone(),
+                title: Some(c.title.clone()),
+                matched,
+            });
+        }
     }
     if a.url.is_empty() && !c.url.is_empty() {
         a.url = c.url.clone();
@@ -415,5 +444,40 @@ mod tests {
             now,
         );
         assert!(compatible(&a, &c) && compatible(&c, &a));
+    }
+
+    #[test]
+    fn a_merge_records_how_each_entry_joined_under_its_own_title() {
+        let now: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().expect("date");
+        let mut first = cand("wire", "UPDATE 1-Oil falls", "a", "2020-01-01T08:00:00Z");
+        first.norm_title = "oil falls".into();
+        let a = create(&first, "id1".into(), now);
+        assert_eq!(a.links[0].title.as_deref(), Some("UPDATE 1-Oil falls"));
+        assert_eq!(a.links[0].matched, None, "the entry that created it");
+        let mut copy = cand("portal", "Oil falls - Reuters", "b", "2020-01-01T08:05:00Z");
+        copy.norm_title = "oil falls".into();
+        let b = merge(&a, &copy, Relation::SameStory, now);
+        assert_eq!(b.links[1].title.as_deref(), Some("Oil falls - Reuters"));
+        assert_eq!(
+            b.links[1].matched,
+            Some(Match {
+                rule: MatchRule::Exact,
+                score: 1.0,
+                with: "wire".into()
+            })
+        );
+        assert_eq!(
+            b.title, "UPDATE 1-Oil falls",
+            "the article's title is its first source's"
+        );
+        // the wire retitles its entry: its own title follows, nothing else is said to match
+        let mut update = first.clone();
+        update.title = "UPDATE 2-Oil falls further".into();
+        let c = merge(&b, &update, Relation::SameEntry, now);
+        assert_eq!(
+            c.links[0].title.as_deref(),
+            Some("UPDATE 2-Oil falls further")
+        );
+        assert_eq!(c.links[0].matched, None);
     }
 }

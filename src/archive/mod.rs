@@ -1116,6 +1116,7 @@ mod tests {
             guid: Some("g1".into()),
             author: None,
             author_email: None,
+            ..Default::default()
         };
         let bytes = encode(&small).expect("encode");
         assert_eq!(bytes.first(), Some(&b'{'), "a small value stays plain JSON");
@@ -1155,6 +1156,7 @@ mod tests {
             guid: None,
             author: None,
             author_email: None,
+            ..Default::default()
         };
         let good = encode(&article).expect("encode");
         assert_eq!(good.first(), Some(&LZ4));

@@ -551,6 +551,24 @@ pub(super) fn explain(
         article.sources.join(", "),
         article.language.as_deref().unwrap_or("unknown")
     )?;
+    // how each source's entry came to be here, under the title that source gave it
+    for link in &article.links {
+        let how = match &link.matched {
+            None => "created the article".to_string(),
+            Some(m) => format!(
+                "joined by the {} rule (score {:.2}) with {}'s entry",
+                m.rule.name(),
+                m.score,
+                m.with
+            ),
+        };
+        writeln!(
+            out,
+            "  {}: {:?}: {how}",
+            link.source,
+            link.title.as_deref().unwrap_or(&article.title)
+        )?;
+    }
     if curator.topics.is_empty() {
         writeln!(out, "no topics are configured")?;
     }

@@ -212,9 +212,46 @@ fn retitled_wire_copies_are_one_article_each() {
     ));
     let run = home.run(&["poll"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
-    let mut groups: Vec<Vec<String>> = home
+    let articles = home
         .run(&["articles", "--json", "--limit", "100"])
-        .json_lines()
+        .json_lines();
+    // every merge says how it was made, and every source keeps its own title
+    let oil = articles
+        .iter()
+        .find(|a| {
+            a["sources"].as_array().is_some_and(|s| s.len() == 3)
+                && a["title"].as_str().is_some_and(|t| t.contains("Oil"))
+        })
+        .expect("the oil story");
+    let link = |source: &str| {
+        oil["links"]
+            .as_array()
+            .and_then(|l| l.iter().find(|l| l["source"] == source))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(link("wire")["title"], "UPDATE 1-Oil falls as stocks rise");
+    assert!(
+        link("wire").get("match").is_none(),
+        "wire created it: {oil}"
+    );
+    assert_eq!(
+        link("portal")["title"],
+        "Oil falls as stocks rise - Reuters"
+    );
+    assert_eq!(
+        link("portal")["match"],
+        serde_json::json!({"rule": "exact", "score": 1.0, "with": "wire"}),
+        "{oil}"
+    );
+    let explained = home.run(&["explain", oil["id"].as_str().unwrap_or_default()]);
+    assert!(
+        explained.stdout.contains("wire: \"UPDATE 1-Oil falls as stocks rise\": created the article")
+            && explained.stdout.contains("portal: \"Oil falls as stocks rise - Reuters\": joined by the exact rule (score 1.00) with wire's entry"),
+        "{}",
+        explained.stdout
+    );
+    let mut groups: Vec<Vec<String>> = articles
         .iter()
         .map(|a| {
             let mut guids: Vec<String> = a["links"]

@@ -57,6 +57,7 @@ fn articles() -> Vec<Article> {
                 guid: Some("w-1".into()),
                 author: Some("Liu & \"Gan\"".into()),
                 author_email: None,
+                ..Default::default()
             },
             SourceLink {
                 source: "haidian".into(),
@@ -64,6 +65,7 @@ fn articles() -> Vec<Article> {
                 guid: None,
                 author: Some("hd@haidian.example (Haidian Desk)".into()),
                 author_email: None,
+                ..Default::default()
             },
         ],
         author: Some("Liu & \"Gan\"".into()),
@@ -92,6 +94,7 @@ fn articles() -> Vec<Article> {
         guid: None,
         author: None,
         author_email: None,
+        ..Default::default()
     }];
     second.content_source = "haidian".into();
     second.source_updated = None;
