@@ -74,28 +74,20 @@ pub struct Match {
     pub with: String,
 }
 
-/// The dedup rules (see `archive::merge`).
+/// The dedup rule an entry joined an article by (see `archive::merge`). Written as its
+/// lower-case name ("exact"); the near-duplicate rule is to come.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchRule {
-    /// The same guid.
-    Guid,
-    /// The same link.
-    Link,
     /// The same story key within the dedup window.
     Exact,
-    /// A similar title within the dedup window.
-    Near,
 }
 
 impl MatchRule {
     /// The rule's name as the JSON contract writes it.
     pub fn name(self) -> &'static str {
         match self {
-            Self::Guid => "guid",
-            Self::Link => "link",
             Self::Exact => "exact",
-            Self::Near => "near",
         }
     }
 }
