@@ -17,6 +17,20 @@ pub enum Relation {
     SameStory,
 }
 
+/// How `c`'s source carries the article: its link, guid, author and title, and how its entry
+/// joined (none for the entry that created the article).
+fn link_of(c: &Candidate, matched: Option<Match>) -> SourceLink {
+    SourceLink {
+        source: c.source.clone(),
+        url: c.url.clone(),
+        guid: c.guid.clone(),
+        author: c.author.clone(),
+        author_email: c.author_email.clone(),
+        title: Some(c.title.clone()),
+        matched,
+    }
+}
+
 /// The source whose entry an exact match joined: the first whose own title has this story key
 /// (the key is a stretch of the folded title), else the article's first source.
 fn matched_source(a: &Article, key: &str) -> String {
@@ -79,15 +93,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
         first_seen: now,
         updated: now,
         sources: vec![c.source.clone()],
-        links: vec![SourceLink {
-            source: c.source.clone(),
-            url: c.url.clone(),
-            guid: c.guid.clone(),
-            author: c.author.clone(),
-            author_email: c.author_email.clone(),
-            title: Some(c.title.clone()),
-            matched: None,
-        }],
+        links: vec![link_of(c, None)],
         author: c.author.clone(),
         language: c.language.clone(),
         summary: c.summary.clone(),
@@ -144,15 +150,7 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
                 score: 1.0,
                 with: matched_source(&a, &c.norm_title),
             });
-            a.links.push(SourceLink {
-                source: c.source.clone(),
-                url: c.url.clone(),
-                guid: c.guid.clone(),
-                author: c.author.clone(),
-                author_email: c.author_email.clone(),
-                title: Some(c.title.clone()),
-                matched,
-            });
+            a.links.push(link_of(c, matched));
         }
     }
     if a.url.is_empty() && !c.url.is_empty() {
