@@ -19,57 +19,70 @@ pub fn prune(text: &str, html: &str, title: Option<&str>) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut drop = vec![false; lines.len()];
     let words = |l: &str| l.split_whitespace().count();
-    let key = |l: &str| squash(l).to_lowercase();
+    // per line: how many links it holds, and whether nothing else is in it (one stray word
+    // allowed: "Tags:", a separator); long lines are text, not link rows
+    let links: Vec<(usize, bool)> = lines
+        .iter()
+        .map(|l| {
+            if words(l) > 40 {
+                return (0, false);
+            }
+            let (n, others) = anchors.cover(l);
+            (n, n > 0 && others <= 1)
+        })
+        .collect();
+    // the short label just above a dropped block ("Categorias", "Related", "Tags:"); before a
+    // list a colon may end a sentence of the text ("The winners are:"), before tags it does not
+    let label_above = |n: usize, colon: bool| {
+        (0..n)
+            .rev()
+            .find(|j| !lines[*j].trim().is_empty())
+            .filter(|j| {
+                let end = lines[*j].trim_end();
+                words(end) <= 3
+                    && !end.ends_with(['.', '!', '?', '。'])
+                    && (colon || !end.ends_with(':'))
+            })
+    };
 
-    // runs of three or more short lines that are all links: a list of categories or stories,
-    // and the short label just above it ("Categorias", "Tags", "Related")
+    // runs of three or more short lines that are all links: a list of categories or stories
+    let is_link_item = |i: usize| words(lines[i]) <= 12 && links[i].1;
     let mut i = 0;
     while i < lines.len() {
-        let is_link_item = |l: &str| !l.trim().is_empty() && words(l) <= 12 && linky(l, &anchors);
-        if is_link_item(lines[i]) {
-            let start = i;
-            let mut end = i;
-            let mut items = 0;
-            while end < lines.len() && (is_link_item(lines[end]) || lines[end].trim().is_empty()) {
-                items += usize::from(!lines[end].trim().is_empty());
-                end += 1;
-            }
-            if items >= 3 {
-                drop[start..end].iter_mut().for_each(|d| *d = true);
-                if let Some(label) = (0..start).rev().find(|j| !lines[*j].trim().is_empty())
-                    && words(lines[label]) <= 3
-                    && !lines[label]
-                        .trim_end()
-                        .ends_with(['.', '!', '?', ':', '。'])
-                {
-                    drop[label] = true;
-                }
-            }
-            i = end.max(i + 1);
-        } else {
+        if !is_link_item(i) {
             i += 1;
+            continue;
         }
+        let mut end = i;
+        let mut items = 0;
+        while end < lines.len() && (is_link_item(end) || lines[end].trim().is_empty()) {
+            items += usize::from(!lines[end].trim().is_empty());
+            end += 1;
+        }
+        if items >= 3 {
+            drop[i..end].iter_mut().for_each(|d| *d = true);
+            if let Some(label) = label_above(i, false) {
+                drop[label] = true;
+            }
+        }
+        i = end;
     }
-    let title_key = title.map(key);
+    let title_key = title.map(|t| squash(t).to_lowercase());
     for (n, line) in lines.iter().enumerate() {
-        let k = key(line);
+        let k = squash(line).to_lowercase();
         if k.is_empty() {
             continue;
         }
         let w = words(line);
-        let tags = w <= 40 && linky(line, &anchors) && anchors_in(line, &anchors) >= 3;
+        // a row of tags: three links or more and nothing else
+        let tags = links[n].1 && links[n].0 >= 3;
         drop[n] |= share_row(&k)
             // the title above the text
             || (n < 4 && title_key.as_deref() == Some(k.as_str()))
             || credit(line, w)
             || only_a_date(line, w)
             || tags;
-        // the label of a row of tags ("Tags", "Etiquetas:")
-        if tags
-            && let Some(label) = (0..n).rev().find(|j| !lines[*j].trim().is_empty())
-            && words(lines[label]) <= 2
-            && !lines[label].trim_end().ends_with(['.', '!', '?'])
-        {
+        if tags && let Some(label) = label_above(n, true) {
             drop[label] = true;
         }
     }
@@ -175,17 +188,6 @@ impl Anchors {
             .count();
         (links.len(), others)
     }
-}
-
-/// Whether a line is made of link texts, with at most one other word between them.
-fn linky(line: &str, anchors: &Anchors) -> bool {
-    let (links, others) = anchors.cover(line);
-    links > 0 && others <= 1
-}
-
-/// How many different links a line holds.
-fn anchors_in(line: &str, anchors: &Anchors) -> usize {
-    anchors.cover(line).0
 }
 
 /// A line that is a date and nothing more ("October 12, 2017", "07.06.2020 10:30", "Updated
@@ -352,7 +354,7 @@ mod tests {
             <p><a href="/w">Whatsapp</a> <a href="/f">Facebook</a> Pint</p>
             <p>Categorias</p><ul><li><a href="/a">Administração</a></li><li><a href="/b">Agricultura</a></li><li><a href="/c">Cultura</a></li></ul>
             <p>Read the <a href="/r">full report</a> on the office's site, which lists every new examiner.</p>"#;
-        let text = "Patent office opens\nJune 7, 2020\n\nThe office opened on Monday.\n\nTags\npatents, offices, Monday\n\nWhatsapp Facebook Pint\n\nCategorias\nAdministração\nAgricultura\nCultura\n\nPhoto: Pat Lens/Agency\n\nRead the full report on the office's site, which lists every new examiner.\n\nInstallation views, photos © Example News, 2020\n\n© 2020 Associated Press. All rights reserved.";
+        let text = "Patent office opens\nJune 7, 2020\n\nThe office opened on Monday.\n\nTags:\npatents, offices, Monday\n\nWhatsapp Facebook Pint\n\nCategorias\nAdministração\nAgricultura\nCultura\n\nPhoto: Pat Lens/Agency\n\nRead the full report on the office's site, which lists every new examiner.\n\nInstallation views, photos © Example News, 2020\n\n© 2020 Associated Press. All rights reserved.";
         assert_eq!(
             prune(text, html, Some("Patent office opens")),
             "The office opened on Monday.\n\nRead the full report on the office's site, which lists every new examiner.\n\n© 2020 Associated Press. All rights reserved."

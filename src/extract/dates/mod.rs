@@ -104,6 +104,17 @@ enum Kind {
     Modified,
 }
 
+impl Kind {
+    /// What a date element's class or id says it holds ("updated", "modified": a change).
+    fn of(el: &Element) -> Kind {
+        if names_modification(el) {
+            Kind::Modified
+        } else {
+            Kind::Published
+        }
+    }
+}
+
 /// A machine-readable date on the page, not read yet (its zone depends on all of them).
 struct Stated {
     value: String,
@@ -134,30 +145,33 @@ pub fn page_date(
         locale(doc).as_deref(),
     );
     let url_day = url.and_then(|u| url_date(u.path(), &zone));
+    // looked for once, and only when a guessed zone needs checking
+    let shown = std::cell::OnceCell::new();
     let read = |s: &Stated| {
-        let d = read_stated(&s.value, &zone)?;
+        let d = read_stated(&s.value, &zone).filter(old_enough)?;
         // The zone is a guess from the country: where the page shows the day (in its URL or
         // in words), and that day is the UTC one, the guess was wrong.
         if matches!(zone, SiteZone::Country(_)) && d.offset().local_minus_utc() != 0 {
             let utc = d.with_timezone(&Utc).fixed_offset();
-            let shown = url_day
-                .map(|u| u.date_naive())
-                .or_else(|| shown_day(doc, &frame));
+            let shown = shown.get_or_init(|| {
+                url_day
+                    .map(|u| u.date_naive())
+                    .or_else(|| shown_day(doc, &frame))
+            });
             if shown.is_some_and(|day| day != d.date_naive() && day == utc.date_naive()) {
                 return Some(utc);
             }
         }
         Some(d)
     };
-    let updated = stated
+    let modified = stated
         .iter()
         .filter(|s| s.kind == Kind::Modified)
-        .find_map(read)
-        .filter(old_enough);
+        .find_map(|s| read(s).map(|d| (d, &s.method)));
     let published = stated
         .iter()
         .filter(|s| s.kind == Kind::Published)
-        .find_map(|s| read(s).filter(old_enough).map(|d| (d, s.method.clone())))
+        .find_map(|s| read(s).map(|d| (d, s.method.clone())))
         .or_else(|| {
             // after the title, a date-classed element, then the words; then before it
             let classed = classed_dates(doc, &frame, &zone);
@@ -171,14 +185,11 @@ pub fn page_date(
                 .or_else(|| text(anywhere()))
         })
         .or_else(|| url_day.map(|d| (d, "url".to_string())));
-    let (local, method, updated) = match published {
-        Some((local, method)) => (local, method, updated.filter(|u| *u != local)),
+    let (local, method, updated) = match (published, modified) {
+        (Some((local, method)), m) => (local, method, m.map(|m| m.0).filter(|u| *u != local)),
         // only a modification date: the best there is, and said so
-        None => stated
-            .iter()
-            .filter(|s| s.kind == Kind::Modified)
-            .find_map(|s| read(s).filter(old_enough).map(|d| (d, &s.method)))
-            .map(|(d, m)| (d, format!("modified:{m}"), None))?,
+        (None, Some((d, m))) => (d, format!("modified:{m}"), None),
+        (None, None) => return None,
     };
     Some(PageDate {
         at: local.with_timezone(&Utc),
@@ -214,7 +225,10 @@ fn old_enough(d: &DateTime<FixedOffset>) -> bool {
 /// A machine-readable date: its own offset when it states one (a UTC one shown on the page's
 /// readers' clock), else wall-clock time in the page's zone.
 fn read_stated(value: &str, zone: &SiteZone) -> Option<DateTime<FixedOffset>> {
-    let d = parse_date_local(value, zone.naive_zone())?;
+    let Some(d) = parse_date_local(value, zone.naive_zone()) else {
+        // microdata text as people write it ("7 giugno 2020"); "2 hours ago" reads as nothing
+        return text::first_date(value).and_then(|d| read_text(d, zone));
+    };
     if !states_offset(value) {
         return match zone {
             SiteZone::Offset(_) => zone.resolve_naive(&d.naive_local()),
@@ -247,10 +261,10 @@ fn locale(doc: &Html) -> Option<String> {
 /// modification dates.
 fn stated_dates(doc: &Html, frame: &[ego_tree::NodeId]) -> Vec<Stated> {
     // the article's (or page's) JSON-LD first; a video's or a logo's dates after the rest
-    let (mut out, others): (Vec<_>, Vec<_>) = json_ld_dates(doc)
+    let (first, others): (Vec<_>, Vec<_>) = json_ld_dates(doc)
         .into_iter()
         .partition(|(rank, _)| *rank < 2);
-    let mut out: Vec<Stated> = out.drain(..).map(|(_, s)| s).collect();
+    let mut out: Vec<Stated> = first.into_iter().map(|(_, s)| s).collect();
     let metas = meta_values(doc);
     for (names, kind) in [
         (PUBLISHED_META, Kind::Published),
@@ -278,9 +292,6 @@ fn stated_dates(doc: &Html, frame: &[ego_tree::NodeId]) -> Vec<Stated> {
         .take(PER_PLACE)
     {
         let v = el.value();
-        if v.name() == "meta" {
-            continue; // read with the meta tags
-        }
         let prop = v.attr("itemprop").unwrap_or_default();
         let value = v
             .attr("content")
@@ -309,11 +320,7 @@ fn stated_dates(doc: &Html, frame: &[ego_tree::NodeId]) -> Vec<Stated> {
             out.push(Stated {
                 value: value.to_string(),
                 method: "time:datetime".into(),
-                kind: if names_modification(el.value()) {
-                    Kind::Modified
-                } else {
-                    Kind::Published
-                },
+                kind: Kind::of(el.value()),
             });
         }
     }
@@ -331,18 +338,12 @@ fn stated_dates(doc: &Html, frame: &[ego_tree::NodeId]) -> Vec<Stated> {
                 out.push(Stated {
                     value: value.to_string(),
                     method: format!("attribute:{attr}"),
-                    kind: if names_modification(v) {
-                        Kind::Modified
-                    } else {
-                        Kind::Published
-                    },
+                    kind: Kind::of(v),
                 });
             }
         }
     }
     out.extend(others.into_iter().map(|(_, s)| s));
-    // a value that is no date at all ("2 hours ago" in a title) leaves no trace
-    out.retain(|s| parse_date_local(&s.value, Tz::UTC).is_some() || s.value.len() <= 100);
     out
 }
 
@@ -371,76 +372,74 @@ fn meta_values(doc: &Html) -> HashMap<String, (String, String)> {
 /// JSON-LD dates, the article's own before those of the page, video or site around it.
 fn json_ld_dates(doc: &Html) -> Vec<(u8, Stated)> {
     static S: OnceLock<Selector> = OnceLock::new();
-    let mut objects: Vec<(u8, serde_json::Map<String, serde_json::Value>)> = Vec::new();
+    let mut objects: Vec<DatedObject> = Vec::new();
     for script in doc.select(S.get_or_init(|| sel("script[type='application/ld+json']"))) {
         let text: String = script.text().collect();
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(text.trim()) {
             collect_objects(v, 0, &mut objects);
         }
     }
-    objects.sort_by_key(|(rank, _)| *rank);
+    objects.sort_by_key(|o| o.rank);
     let mut out = Vec::new();
-    for (keys, kind) in [
-        (
-            &["datePublished", "dateCreated", "uploadDate"][..],
-            Kind::Published,
-        ),
-        (&["dateModified"][..], Kind::Modified),
-    ] {
-        for (rank, o) in &objects {
-            for key in keys {
-                let value = match o.get(*key) {
-                    Some(serde_json::Value::String(s)) => Some(s.clone()),
-                    Some(serde_json::Value::Object(v)) => {
-                        v.get("@value").and_then(|v| v.as_str()).map(str::to_string)
-                    }
-                    _ => None,
-                };
-                if let Some(value) = value {
-                    out.push((
-                        *rank,
-                        Stated {
-                            value,
-                            method: format!("json-ld:{key}"),
-                            kind,
-                        },
-                    ));
-                }
+    // every object's publication dates first, then every object's modification date
+    for kind in [Kind::Published, Kind::Modified] {
+        for o in &objects {
+            for (key, value) in o
+                .dates
+                .iter()
+                .filter(|(k, _)| (*k == "dateModified") == (kind == Kind::Modified))
+            {
+                out.push((
+                    o.rank,
+                    Stated {
+                        value: value.clone(),
+                        method: format!("json-ld:{key}"),
+                        kind,
+                    },
+                ));
             }
         }
     }
     out
 }
 
-/// Objects that carry a date, with a rank: 0 for articles, 1 for web pages, 2 for the rest.
-fn collect_objects(
-    v: serde_json::Value,
-    depth: usize,
-    out: &mut Vec<(u8, serde_json::Map<String, serde_json::Value>)>,
-) {
+/// The JSON-LD keys holding dates, publication dates first.
+const JSON_LD_KEYS: [&str; 4] = ["datePublished", "dateCreated", "uploadDate", "dateModified"];
+
+/// A JSON-LD object's dates, and its rank: 0 for articles, 1 for web pages, 2 for the rest.
+struct DatedObject {
+    rank: u8,
+    dates: Vec<(&'static str, String)>,
+}
+
+/// Walks a JSON-LD document (taking it apart: nothing is copied) for objects that carry a date.
+fn collect_objects(v: serde_json::Value, depth: usize, out: &mut Vec<DatedObject>) {
     if depth > 8 || out.len() > 64 {
         return;
     }
     match v {
-        serde_json::Value::Object(mut m) => {
-            let children: Vec<serde_json::Value> = ["@graph", "mainEntity", "mainEntityOfPage"]
+        serde_json::Value::Object(m) => {
+            let dates: Vec<(&'static str, String)> = JSON_LD_KEYS
                 .iter()
-                .filter_map(|k| m.remove(*k))
+                .filter_map(|k| match m.get(*k)? {
+                    serde_json::Value::String(s) => Some((*k, s.clone())),
+                    serde_json::Value::Object(v) => {
+                        Some((*k, v.get("@value")?.as_str()?.to_string()))
+                    }
+                    _ => None,
+                })
                 .collect();
-            let nested: Vec<serde_json::Value> = m
-                .values()
-                .filter(|x| x.is_object() || x.is_array())
-                .cloned()
-                .collect();
-            if ["datePublished", "dateCreated", "uploadDate", "dateModified"]
-                .iter()
-                .any(|k| m.contains_key(*k))
-            {
-                let rank = type_rank(m.get("@type"));
-                out.push((rank, m));
+            if !dates.is_empty() {
+                out.push(DatedObject {
+                    rank: type_rank(m.get("@type")),
+                    dates,
+                });
             }
-            for c in children.into_iter().chain(nested) {
-                collect_objects(c, depth + 1, out);
+            // @graph, mainEntity and any other nested object or list
+            for (_, child) in m {
+                if child.is_object() || child.is_array() {
+                    collect_objects(child, depth + 1, out);
+                }
             }
         }
         serde_json::Value::Array(a) => {
