@@ -134,11 +134,17 @@ fn strip_marker(t: &str) -> &str {
 
 /// Drops a trailing "(2)", "…"/"...", and a publisher suffix, in any order they come.
 fn strip_tail<'a>(mut t: &'a str, publishers: &[&str]) -> &'a str {
-    let names: Vec<String> = publishers
-        .iter()
-        .flat_map(|p| publisher_forms(p))
-        .filter(|n| !n.is_empty())
-        .collect();
+    // the publishers' forms, worked out only for a title with a separator (most have none)
+    let forms = std::cell::OnceCell::new();
+    let names = || -> &Vec<String> {
+        forms.get_or_init(|| {
+            publishers
+                .iter()
+                .flat_map(|p| publisher_forms(p))
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+    };
     loop {
         let before = t.len();
         t = t.trim_end();
@@ -161,7 +167,7 @@ fn strip_tail<'a>(mut t: &'a str, publishers: &[&str]) -> &'a str {
                 if words <= 6
                     && !head.trim().is_empty()
                     && (KNOWN_SUFFIXES.contains(&tail_key.as_str())
-                        || names.iter().any(|n| names_publisher(&tail_key, n)))
+                        || names().iter().any(|n| names_publisher(&tail_key, n)))
                 {
                     t = head;
                     break;

@@ -195,20 +195,15 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     }
     // the story key: without wire markers and the publisher's suffix (the source id, the
     // feed's title, the hosts of the link and of the document)
-    let hosts = [
-        url.as_deref().and_then(|u| Url::parse(u).ok()),
-        origin.base.cloned(),
-    ];
-    let hosts: Vec<String> = hosts
-        .iter()
-        .flatten()
-        .filter_map(|u| u.host_str().map(str::to_string))
-        .collect();
-    let publishers: Vec<&str> = [Some(origin.source), origin.publisher]
-        .into_iter()
-        .flatten()
-        .chain(hosts.iter().map(String::as_str))
-        .collect();
+    let publishers: Vec<&str> = [
+        Some(origin.source),
+        origin.publisher,
+        page_base.as_ref().and_then(Url::host_str),
+        origin.base.and_then(Url::host_str),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let norm_title = story_title(&title, &publishers);
     // a page date more than a day ahead is a countdown, an event or a typo, never when the
     // article was published: the page is dated when it was first seen instead
