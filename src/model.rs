@@ -75,12 +75,14 @@ pub struct Match {
 }
 
 /// The dedup rule an entry joined an article by (see `archive::merge`). Written as its
-/// lower-case name ("exact"); the near-duplicate rule is to come.
+/// lower-case name ("exact", "near").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MatchRule {
     /// The same story key within the dedup window.
     Exact,
+    /// A story key similar enough within the dedup window (`normalize::near`).
+    Near,
 }
 
 impl MatchRule {
@@ -88,6 +90,31 @@ impl MatchRule {
     pub fn name(self) -> &'static str {
         match self {
             Self::Exact => "exact",
+            Self::Near => "near",
+        }
+    }
+}
+
+/// Which dedup rules may join a source's entries with other sources' (`[[source]] dedup`):
+/// ordered from none to all, so "allows" is a comparison.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DedupMode {
+    /// Every entry is its own article.
+    Off,
+    /// Only the same story key.
+    Exact,
+    /// The same story key, or a near one.
+    #[default]
+    Near,
+}
+
+impl DedupMode {
+    /// Whether `rule` may join an entry under this mode.
+    pub fn allows(self, rule: MatchRule) -> bool {
+        match rule {
+            MatchRule::Exact => self >= DedupMode::Exact,
+            MatchRule::Near => self >= DedupMode::Near,
         }
     }
 }
@@ -138,6 +165,10 @@ pub struct Article {
     pub enclosures: Vec<Enclosure>,
     /// Every (title, date) this article is indexed under for dedup.
     pub dedup_keys: Vec<DedupKey>,
+    /// Sources whose entries no dedup rule may join with this article: `gazette split` took
+    /// them apart (both ways: the split-off article lists the sources it left).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apart: Vec<String>,
     /// Lead image URL, when the article page names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,

@@ -34,6 +34,7 @@ impl Archive {
             ChunkEdit::new(&self.dedup),
             ChunkEdit::new(&self.identity),
             ChunkEdit::new(&self.topics),
+            ChunkEdit::new(&self.near),
         ];
         let mut members: Vec<(&[u8], i64)> = Vec::new();
         let mut plain: Vec<&Op> = Vec::new();
@@ -73,6 +74,7 @@ impl Archive {
             &self.events,
             &self.tombstones,
             &self.meta,
+            &self.near.tree,
         );
         let result = trees.transaction(
             |(
@@ -86,8 +88,9 @@ impl Archive {
                 events,
                 tombstones,
                 meta,
+                near,
             )| {
-                let chunked = [by_time, by_source, dedup, identity, topics];
+                let chunked = [by_time, by_source, dedup, identity, topics, near];
                 for (slot, key, value) in &index_writes {
                     match value {
                         Some(v) => chunked[*slot].insert(key.as_slice(), v.as_slice())?,
@@ -110,7 +113,8 @@ impl Archive {
                         | Tree::BySource
                         | Tree::Dedup
                         | Tree::Identity
-                        | Tree::Topics => continue,
+                        | Tree::Topics
+                        | Tree::Near => continue,
                     };
                     let delta = match op {
                         Op::Put(_, _, v) => {

@@ -1,7 +1,7 @@
 //! The archive's key layout. Every index key ends in the article id so that entries are unique,
-//! and timestamps are encoded so that byte order is time order. The five indexes (`by_time`,
-//! `by_source`, `dedup`, `identity`, `topics`) are stored in chunks of entries, in the trees
-//! `by_time/c` … `topics/c` (see `chunks`); the keys below are their entries' keys.
+//! and timestamps are encoded so that byte order is time order. The six indexes (`by_time`,
+//! `by_source`, `dedup`, `identity`, `topics`, `near`) are stored in chunks of entries, in the
+//! trees `by_time/c` … `near/c` (see `chunks`); the keys below are their entries' keys.
 //!
 //! | tree        | key                                   | value            |
 //! |-------------|---------------------------------------|------------------|
@@ -10,6 +10,7 @@
 //! | `by_time`   | ts · id                               | empty            |
 //! | `by_source` | source · 0 · ts · id                  | empty            |
 //! | `dedup`     | normalized title · 0 · ts · id        | empty            |
+//! | `near`      | index word · 0 · ts · id              | normalized title |
 //! | `identity`  | source · 0 · identity (`g:`/`l:`/`t:`)| id               |
 //! | `sources`   | source                                | JSON [`PollState`](crate::model::PollState) |
 //! | `topics`    | topic · 0 · ts · id                   | empty            |
@@ -59,6 +60,17 @@ pub fn dedup_tail(tail: &[u8]) -> Option<(DateTime<Utc>, String)> {
     let t = ts_decode(tail)?;
     let id = std::str::from_utf8(tail.get(8..)?).ok()?.to_string();
     Some((t, id))
+}
+
+/// An entry of the `near` index: a dedup title's index word (`normalize::near`), its date and
+/// the article; the value is the title, so a look-up compares titles without loading articles.
+pub fn near(word: &str, published: DateTime<Utc>, id: &str) -> Vec<u8> {
+    [word.as_bytes(), &[0], &ts(published)[..], id.as_bytes()].concat()
+}
+
+/// The `near` keys of `word` dated at `t` or later (`near_at(word, t)`), for ranges.
+pub fn near_at(word: &str, t: DateTime<Utc>) -> Vec<u8> {
+    [word.as_bytes(), &[0], &ts(t)[..]].concat()
 }
 
 pub fn topic_fingerprint(topic: &str) -> Vec<u8> {

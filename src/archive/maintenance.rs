@@ -121,7 +121,13 @@ impl Archive {
             let id = String::from_utf8_lossy(&k).into_owned();
             let stone: super::Tombstone = decode(&id, &v)?;
             for d in &stone.dedup_keys {
-                expected.insert((Tree::Dedup as u8, keys::dedup(&d.title, d.published, &id)));
+                let mut ops = Vec::new();
+                super::write::dedup_key_ops(&d.title, d.published, &id, &mut ops);
+                for op in ops {
+                    if let Op::Put(tree, key, _) = op {
+                        expected.insert((tree as u8, key));
+                    }
+                }
             }
             ids.insert(id);
         }
@@ -131,6 +137,7 @@ impl Archive {
             (&self.dedup, "dedup"),
             (&self.identity, "identity"),
             (&self.topics, "topics"),
+            (&self.near, "near"),
         ] {
             let damage = t.problems(name)?;
             if !damage.is_empty() {
@@ -144,6 +151,7 @@ impl Archive {
             (Tree::BySource, &self.by_source, "by_source"),
             (Tree::Dedup, &self.dedup, "dedup"),
             (Tree::Topics, &self.topics, "topics"),
+            (Tree::Near, &self.near, "near"),
         ] {
             let mut seen = 0usize;
             for item in t.iter() {
@@ -204,7 +212,13 @@ impl Archive {
         let guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         // repair may remove unreadable articles: no floor until it is done
         self.write_floor(0, None);
-        for t in [&self.by_time, &self.by_source, &self.dedup, &self.topics] {
+        for t in [
+            &self.by_time,
+            &self.by_source,
+            &self.dedup,
+            &self.topics,
+            &self.near,
+        ] {
             t.clear()?;
         }
         // identities are kept (those of pruned articles cannot be rebuilt), but not a chunk
@@ -245,11 +259,7 @@ impl Archive {
             let id = String::from_utf8_lossy(&k).into_owned();
             if let Ok(stone) = decode::<super::Tombstone>(&id, &v) {
                 for d in &stone.dedup_keys {
-                    ops.push(Op::Put(
-                        Tree::Dedup,
-                        keys::dedup(&d.title, d.published, &id),
-                        Vec::new(),
-                    ));
+                    super::write::dedup_key_ops(&d.title, d.published, &id, &mut ops);
                 }
             }
             ids.insert(id);

@@ -9,12 +9,12 @@ use crate::model::{Article, DateSource, DedupKey, Match, MatchRule, SourceLink};
 use crate::normalize::Candidate;
 
 /// How a candidate relates to the article it was matched with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Relation {
     /// Same source, same guid/link: a later version of the same entry.
     SameEntry,
-    /// Same normalized title within the dedup window: the same story, possibly from another site.
-    SameStory,
+    /// The same story from another source, by the rule, score and entry recorded.
+    SameStory(Match),
 }
 
 /// How `c`'s source carries the article: its link, guid, author and title, and how its entry
@@ -31,9 +31,9 @@ fn link_of(c: &Candidate, matched: Option<Match>) -> SourceLink {
     }
 }
 
-/// The source whose entry an exact match joined: the first whose own title has this story key
-/// (the key is a stretch of the folded title), else the article's first source.
-fn matched_source(a: &Article, key: &str) -> String {
+/// The link of the source whose entry gave article `a` the dedup title `key`: the first whose
+/// own title has it (the key is a stretch of the folded title), else the article's first.
+pub fn owner_of_key<'a>(a: &'a Article, key: &str) -> Option<&'a SourceLink> {
     a.links
         .iter()
         .find(|l| {
@@ -42,8 +42,17 @@ fn matched_source(a: &Article, key: &str) -> String {
                 .is_some_and(|t| crate::normalize::fold_title(t).contains(key))
         })
         .or(a.links.first())
-        .map(|l| l.source.clone())
-        .unwrap_or_default()
+}
+
+/// How an entry with the story key `key` joins article `a` by the exact rule.
+pub fn exact_match(a: &Article, key: &str) -> Match {
+    Match {
+        rule: MatchRule::Exact,
+        score: 1.0,
+        with: owner_of_key(a, key)
+            .map(|l| l.source.clone())
+            .unwrap_or_default(),
+    }
 }
 
 /// Whether article `a` may take an entry of `source` as the same story: it holds no entry of
@@ -102,6 +111,7 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
         content_source: c.source.clone(),
         categories: c.categories.clone(),
         enclosures: c.enclosures.clone(),
+        apart: Vec::new(),
         dedup_keys: vec![DedupKey {
             title: c.norm_title.clone(),
             published: c.published,
@@ -120,12 +130,13 @@ pub fn create(c: &Candidate, id: String, now: DateTime<Utc>) -> Article {
 /// that supplied the current content may replace it with its own update; the first source owns
 /// the title, and a changed title from it is an update that is also indexed for dedup.
 pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTime<Utc>) -> Article {
+    let same_entry = relation == Relation::SameEntry;
     let mut a = existing.clone();
     if !a.sources.contains(&c.source) {
         a.sources.push(c.source.clone());
     }
     match a.links.iter_mut().find(|l| l.source == c.source) {
-        Some(link) if relation == Relation::SameEntry => {
+        Some(link) if same_entry => {
             if !c.url.is_empty() {
                 link.url = c.url.clone();
             }
@@ -145,11 +156,10 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
             }
         }
         None => {
-            let matched = (relation == Relation::SameStory).then(|| Match {
-                rule: MatchRule::Exact,
-                score: 1.0,
-                with: matched_source(&a, &c.norm_title),
-            });
+            let matched = match relation {
+                Relation::SameStory(m) => Some(m),
+                Relation::SameEntry => None,
+            };
             a.links.push(link_of(c, matched));
         }
     }
@@ -157,7 +167,7 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
         a.url = c.url.clone();
     }
     let owns_title = a.sources.first() == Some(&c.source);
-    if relation == Relation::SameEntry && owns_title && c.title != a.title && !c.title.is_empty() {
+    if same_entry && owns_title && c.title != a.title && !c.title.is_empty() {
         a.title = c.title.clone();
         if !a.dedup_keys.iter().any(|k| k.title == c.norm_title) {
             a.dedup_keys.push(DedupKey {
@@ -173,7 +183,7 @@ pub fn merge(existing: &Article, c: &Candidate, relation: Relation, now: DateTim
             a.url = link.url.clone();
         }
     }
-    let owns_content = relation == Relation::SameEntry && a.content_source == c.source;
+    let owns_content = same_entry && a.content_source == c.source;
     let longer = c.text.chars().count() > a.text.chars().count();
     if (owns_content && (c.html != a.html || c.summary != a.summary)) || longer {
         a.html = c.html.clone();
@@ -260,6 +270,84 @@ pub fn absorb(existing: &Article, other: &Article) -> Article {
     a
 }
 
+/// Takes `source`'s entry out of article `a` (undoing a wrong merge, `gazette split`): the rest
+/// of `a`, and the new article of that entry (its id left empty, its topics to curate). Each
+/// lists the other's sources in `apart`, so no dedup rule joins them again. `key_of` gives a
+/// source's title its story key.
+///
+/// What is not kept per source is shared: both keep the date, categories and image. The text
+/// stays with the source it came from; the other side gets none until its source's next poll
+/// brings it (`merge` lets the content's source replace it).
+pub fn split(
+    a: &Article,
+    source: &str,
+    key_of: impl Fn(&str, &str) -> String,
+    now: DateTime<Utc>,
+) -> (Article, Article) {
+    let (mine, others): (Vec<SourceLink>, Vec<SourceLink>) =
+        a.links.iter().cloned().partition(|l| l.source == source);
+    let was_owner = a.sources.first().is_some_and(|s| s == source);
+    let mut off = a.clone();
+    off.sources = vec![source.to_string()];
+    off.links = mine
+        .into_iter()
+        .map(|mut l| {
+            l.matched = None;
+            l
+        })
+        .collect();
+    off.apart = a.sources.iter().filter(|s| *s != source).cloned().collect();
+    off.topics = Vec::new();
+    off.updated = now;
+    off.id = String::new();
+    if let Some(l) = off.links.first() {
+        off.title = l.title.clone().unwrap_or_else(|| a.title.clone());
+        if !l.url.is_empty() {
+            off.url = l.url.clone();
+        }
+        off.author = l.author.clone().or(off.author);
+    }
+    let mut rest = a.clone();
+    rest.sources.retain(|s| s != source);
+    rest.links = others;
+    if !rest.apart.iter().any(|s| s == source) {
+        rest.apart.push(source.to_string());
+    }
+    rest.updated = now;
+    if was_owner {
+        // the rest's titles were the split source's: its next source owns the title now
+        if let Some(l) = rest.links.first_mut() {
+            l.matched = None;
+            rest.title = l.title.clone().unwrap_or_else(|| a.title.clone());
+            if !l.url.is_empty() {
+                rest.url = l.url.clone();
+            }
+        }
+        let owner = rest.sources.first().cloned().unwrap_or_default();
+        rest.dedup_keys = vec![DedupKey {
+            title: key_of(&rest.title, &owner),
+            published: a.published,
+        }];
+    } else {
+        off.dedup_keys = vec![DedupKey {
+            title: key_of(&off.title, source),
+            published: a.published,
+        }];
+    }
+    if a.content_source == source {
+        rest.text.clear();
+        rest.html.clear();
+        rest.summary.clear();
+        rest.content_source = rest.sources.first().cloned().unwrap_or_default();
+    } else {
+        off.text.clear();
+        off.html.clear();
+        off.summary.clear();
+        off.content_source = source.to_string();
+    }
+    (rest, off)
+}
+
 /// The most dedup keys one article keeps: its first (the title it was stored under) and the
 /// newest others. A feed that retitles one guid on every poll once grew a record without bound
 /// (issue 16, defect 3); a story is rarely retitled more than a few times.
@@ -344,7 +432,7 @@ mod tests {
                 "a much longer text",
                 "2016-05-04T07:00:00Z",
             ),
-            Relation::SameStory,
+            Relation::SameStory(exact_match(&a, "story")),
             now,
         );
         assert_eq!(b.sources, ["wire", "atom"]);
@@ -363,7 +451,7 @@ mod tests {
                 "a much longer text",
                 "2016-05-04T07:00:00Z",
             ),
-            Relation::SameStory,
+            Relation::SameStory(exact_match(&b, "story")),
             now,
         );
         assert_eq!(b, c);
@@ -454,7 +542,12 @@ mod tests {
         assert_eq!(a.links[0].matched, None, "the entry that created it");
         let mut copy = cand("portal", "Oil falls - Reuters", "b", "2020-01-01T08:05:00Z");
         copy.norm_title = "oil falls".into();
-        let b = merge(&a, &copy, Relation::SameStory, now);
+        let b = merge(
+            &a,
+            &copy,
+            Relation::SameStory(exact_match(&a, "oil falls")),
+            now,
+        );
         assert_eq!(b.links[1].title.as_deref(), Some("Oil falls - Reuters"));
         assert_eq!(
             b.links[1].matched,

@@ -11,16 +11,20 @@ mod filter;
 mod keys;
 mod maintenance;
 pub mod merge;
+mod near;
 mod retention;
 mod seen;
 pub mod sidecar;
+mod split;
 mod topics;
 mod upgrade;
 mod write;
 
 pub use maintenance::{EXPORT_FORMAT, Imported, Record};
+pub use near::DedupRules;
+pub use split::{Split, SplitError};
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -30,7 +34,7 @@ use chrono::{DateTime, Utc};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 
-use crate::model::{Article, PollState, SourceEvent};
+use crate::model::{Article, MatchRule, PollState, SourceEvent};
 use crate::normalize::Candidate;
 use chunks::{ChunkEdit, Chunked};
 use codec::*;
@@ -47,7 +51,9 @@ use write::*;
 /// 4: values are compressed with LZ4 instead of deflate. Deflated values are still read, so a
 /// schema-3 archive only has its version record raised; an older gazette refuses a schema-4
 /// archive instead of failing on the first LZ4 value it reads.
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: the `near` index (near-duplicate titles, see [`near`]); an older archive has it built
+/// from its `dedup` index on open, and an older gazette, which would not keep it, refuses it.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Entries per chunk of the indexes read in time order (`by_time`, `by_source`, `topics`):
 /// they grow at their newest end, so a poll rewrites one or two chunks of each.
@@ -55,7 +61,8 @@ const ORDERED_CHUNK: usize = 32;
 /// Entries per chunk of the lookup indexes (`dedup`, `identity`), written at random places:
 /// smaller, since every new article rewrites one chunk of each.
 const LOOKUP_CHUNK: usize = 16;
-/// The chunked indexes: (name of the schema-2 tree, name of the chunked tree, chunk size).
+/// The chunked indexes of schema 3: (name of the schema-2 tree, name of the chunked tree,
+/// chunk size). The `near` index came with schema 5 (see [`near`]).
 const INDEXES: [(&str, &str, usize); 5] = [
     ("by_time", "by_time/c", ORDERED_CHUNK),
     ("by_source", "by_source/c", ORDERED_CHUNK),
@@ -245,6 +252,10 @@ pub struct Archive {
     identity: Chunked,
     sources: sled::Tree,
     topics: Chunked,
+    /// Near-duplicate look-up: the index words of every dedup title (see [`near`]).
+    near: Chunked,
+    /// Which rules may join entries (`[archive] near_duplicates`, `[[source]] dedup`).
+    rules: std::sync::RwLock<DedupRules>,
     /// Source health events, keyed by time: the operators' `/status.rss`.
     events: sled::Tree,
     /// Pruned articles: id → JSON [`Tombstone`]. Their dedup and identity entries stay, so a
@@ -293,6 +304,7 @@ enum Tree {
     Topics,
     Events,
     Tombstones,
+    Near,
 }
 
 impl Tree {
@@ -304,6 +316,7 @@ impl Tree {
             Tree::Dedup => Some(2),
             Tree::Identity => Some(3),
             Tree::Topics => Some(4),
+            Tree::Near => Some(5),
             Tree::Articles | Tree::Sources | Tree::Events | Tree::Tombstones => None,
         }
     }
@@ -483,14 +496,18 @@ impl Archive {
             upgrade::rewrite(path, open_db)?;
             return Archive::open(path, dedup_window);
         }
-        if found < SCHEMA_VERSION || meta.get(SCHEMA_KEY)?.is_none() {
-            // 3 -> 4 changed only the codec of new values; old ones are still read
+        if found == SCHEMA_VERSION && meta.get(SCHEMA_KEY)?.is_none() {
             meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         }
         let [by_time, by_source, dedup, identity, topics] =
             INDEXES.map(|(_, name, max)| db.open_tree(name).map(|t| Chunked::new(t, max)));
         let (by_time, by_source, dedup, identity, topics) =
             (by_time?, by_source?, dedup?, identity?, topics?);
+        let near = Chunked::new(db.open_tree(near::TREE)?, LOOKUP_CHUNK);
+        if found < 5 {
+            near::build(&db, &dedup, &near)?;
+            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+        }
         if meta.get(COUNT_KEY)?.is_none() {
             // an archive from before the count was kept: count it once
             let n = db.open_tree("articles")?.len() as u64;
@@ -511,6 +528,8 @@ impl Archive {
             identity,
             sources: db.open_tree("sources")?,
             topics,
+            near,
+            rules: std::sync::RwLock::new(DedupRules::default()),
             events: db.open_tree("events")?,
             tombstones: db.open_tree("tombstones")?,
             retention: None,

@@ -154,6 +154,21 @@ impl Archive {
                 batch.guesses.entry(id).or_insert(guess);
             }
         }
+        // titles a feed carries more than once in one poll recur in it (see `near`), whichever
+        // of its entries is placed first
+        for poll in polls.iter() {
+            let mut seen: HashMap<&str, &str> = HashMap::new();
+            for c in poll.candidates {
+                match seen.insert(&c.norm_title, &c.identity) {
+                    Some(other) if other != c.identity => {
+                        batch
+                            .repeated
+                            .insert((c.source.clone(), c.norm_title.clone()));
+                    }
+                    _ => {}
+                }
+            }
+        }
         let mut placed = Vec::with_capacity(polls.len());
         for (p, poll) in polls.iter().enumerate() {
             let mut counts = Counts::default();
@@ -354,16 +369,20 @@ impl Archive {
             });
         }
         // A dangling identity entry (index damage): fall through and re-place the entry.
-        let same = self.find_same_story(c, batch)?;
-        if let Some(id) = &same
+        let rules = self.dedup_rules();
+        let same = match self.find_same_story(c, batch, &rules)? {
+            Some(found) => Some(found),
+            None => self.find_near(c, batch, &rules)?,
+        };
+        if let Some((id, _)) = &same
             && self.is_tombstoned(id)?
         {
             return Ok(Outcome::Unchanged);
         }
-        if let Some(id) = same
+        if let Some((id, matched)) = same
             && let Some(existing) = self.load_into(&id, batch)?
         {
-            let merged = merge::merge(&existing, c, Relation::SameStory, now);
+            let merged = merge::merge(&existing, c, Relation::SameStory(matched), now);
             batch.exact.remove(&id);
             batch.put(id.clone(), merged);
             batch.identities.insert(identity_key, id);
@@ -399,13 +418,15 @@ impl Archive {
     /// The article with the same normalized title whose date is closest to the candidate's,
     /// within the dedup window, that may take it ([`merge::may_take`]): within one source two
     /// entries are two articles (a daily "Sector Update: Consumer" twice), so only other
-    /// sources' copies, or this very entry, are the same story. Looks at this batch first, then
-    /// the index.
+    /// sources' copies, or this very entry, are the same story; and the sources' `dedup` modes
+    /// and `gazette split` may rule a join out ([`DedupRules::may_join`]). Looks at this batch
+    /// first, then the index. Returns the article and how the entry matched it.
     pub(super) fn find_same_story(
         &self,
         c: &Candidate,
         batch: &Batch,
-    ) -> Result<Option<String>, ArchiveError> {
+        rules: &DedupRules,
+    ) -> Result<Option<(String, crate::model::Match)>, ArchiveError> {
         let window = self.dedup_window;
         let mut found: Vec<(chrono::Duration, String)> = Vec::new();
         let mut consider = |t: DateTime<Utc>, id: &str| {
@@ -436,15 +457,20 @@ impl Archive {
             }
         }
         found.sort();
-        let takes =
-            |a: &crate::model::Article| merge::may_take(a, &c.source, c.guid.as_deref(), &c.url);
+        found.dedup_by(|a, b| a.1 == b.1);
+        let takes = |a: &Article| {
+            merge::may_take(a, &c.source, c.guid.as_deref(), &c.url)
+                && (a.links.iter().any(|l| l.source == c.source)
+                    || rules.may_join(a, &c.source, MatchRule::Exact))
+        };
         for (_, id) in found {
-            let fits = match batch.articles.get(&id) {
-                Some(a) => takes(a),
-                None => self.get(&id)?.is_some_and(|a| takes(&a)),
+            let article = match batch.articles.get(&id) {
+                Some(a) => Some(a.clone()),
+                None => self.get(&id)?,
             };
-            if fits {
-                return Ok(Some(id));
+            if let Some(a) = article.filter(|a| takes(a)) {
+                let matched = merge::exact_match(&a, &c.norm_title);
+                return Ok(Some((id, matched)));
             }
         }
         Ok(None)
@@ -469,7 +495,7 @@ impl Archive {
 #[derive(Default)]
 pub(super) struct Batch {
     /// Current state of each touched article.
-    articles: HashMap<String, Article>,
+    pub(super) articles: HashMap<String, Article>,
     /// The stored version (None for new ones), to compute index changes.
     originals: HashMap<String, Option<Article>>,
     identities: HashMap<Vec<u8>, String>,
@@ -480,7 +506,12 @@ pub(super) struct Batch {
     exact: HashMap<String, Vec<u8>>,
     /// Normalized title → ids of the batch's articles that had it as a dedup key (a superset:
     /// look-ups check the article's keys).
-    by_title: HashMap<String, Vec<String>>,
+    pub(super) by_title: HashMap<String, Vec<String>>,
+    /// Index word → (dedup title, date, id) of the batch's articles: the `near` index entries
+    /// the batch will write (a superset, as `by_title`).
+    pub(super) near: HashMap<String, Vec<(String, DateTime<Utc>, String)>>,
+    /// (source, dedup title) pairs a poll of the batch carries under more than one identity.
+    pub(super) repeated: HashSet<(String, String)>,
 }
 
 impl Batch {
@@ -490,6 +521,13 @@ impl Batch {
             let ids = self.by_title.entry(k.title.clone()).or_default();
             if !ids.contains(&id) {
                 ids.push(id.clone());
+                for w in crate::normalize::near::Signature::of(&k.title).index_words() {
+                    self.near.entry(w.clone()).or_default().push((
+                        k.title.clone(),
+                        k.published,
+                        id.clone(),
+                    ));
+                }
             }
         }
         self.articles.insert(id, article);
@@ -511,6 +549,9 @@ pub(super) fn index_ops(before: Option<&Article>, after: &Article, ops: &mut Vec
         for k in &b.dedup_keys {
             if !after.dedup_keys.contains(k) {
                 ops.push(Op::Del(Tree::Dedup, keys::dedup(&k.title, k.published, id)));
+                for (key, _) in near::entries(&k.title, k.published, id) {
+                    ops.push(Op::Del(Tree::Near, key));
+                }
             }
         }
         for t in &b.topics {
@@ -539,11 +580,23 @@ pub(super) fn index_ops(before: Option<&Article>, after: &Article, ops: &mut Vec
         ));
     }
     for k in &after.dedup_keys {
-        ops.push(Op::Put(
-            Tree::Dedup,
-            keys::dedup(&k.title, k.published, id),
-            Vec::new(),
-        ));
+        if before.is_some_and(|b| b.dedup_keys.contains(k)) {
+            // unchanged: its entries are written already
+            continue;
+        }
+        dedup_key_ops(&k.title, k.published, id, ops);
+    }
+}
+
+/// The index entries of one dedup key: its `dedup` entry and its `near` entries.
+pub(super) fn dedup_key_ops(title: &str, published: DateTime<Utc>, id: &str, ops: &mut Vec<Op>) {
+    ops.push(Op::Put(
+        Tree::Dedup,
+        keys::dedup(title, published, id),
+        Vec::new(),
+    ));
+    for (key, value) in near::entries(title, published, id) {
+        ops.push(Op::Put(Tree::Near, key, value));
     }
 }
 

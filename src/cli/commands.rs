@@ -260,6 +260,7 @@ pub fn article_json(a: &Article) -> serde_json::Value {
         "enclosures": a.enclosures,
         "topics": a.topics,
         "image": a.image,
+        "apart": a.apart,
     })
 }
 
@@ -419,6 +420,24 @@ pub(super) fn import(config: Config, file: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+pub(super) fn split(config: Config, article_id: &str, source: &str) -> anyhow::Result<ExitCode> {
+    let (archive, curator) = open_archive(&config)?;
+    match archive.split(article_id, source, &|a| curator.topics_for(a), Utc::now()) {
+        Ok(done) => {
+            println!(
+                "split: {source}'s entries of article {article_id} are article {} now ({} of its identities moved); they stay apart on later polls",
+                done.new_id, done.identities
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(crate::archive::SplitError::Archive(e)) => Err(e.into()),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 pub(super) fn import_opml(config_path: &Path, file: &Path) -> anyhow::Result<ExitCode> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -567,6 +586,13 @@ pub(super) fn explain(
             "  {}: {:?}: {how}",
             link.source,
             link.title.as_deref().unwrap_or(&article.title)
+        )?;
+    }
+    if !article.apart.is_empty() {
+        writeln!(
+            out,
+            "  kept apart from {} (`gazette split`)",
+            article.apart.join(", ")
         )?;
     }
     if curator.topics.is_empty() {

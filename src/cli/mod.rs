@@ -104,6 +104,14 @@ pub enum Command {
         #[arg(long)]
         topic: Option<String>,
     },
+    /// Undo a wrong merge: the source's entries leave the article and become their own
+    /// article, which later polls keep apart (stop the daemon first: it holds the archive).
+    Split {
+        article_id: String,
+        /// The source whose entries leave the article.
+        #[arg(long)]
+        source: String,
+    },
     /// Show how gazette reads one document (file or URL) without storing anything.
     Inspect {
         /// A file path or an http(s) URL.
@@ -196,6 +204,9 @@ pub fn execute(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ImportOpml { file } => import_opml(&cli.config, &file),
         Command::Explain { article_id, topic } => with_config(&cli.config, cli.accept_loss, |c| {
             explain(c, &article_id, topic.as_deref())
+        }),
+        Command::Split { article_id, source } => with_config(&cli.config, cli.accept_loss, |c| {
+            split(c, &article_id, &source)
         }),
         Command::Inspect {
             target,

@@ -29,6 +29,15 @@ pub struct FileArchive {
     pub backup_every: Option<Spanned<String>>,
     pub backup_keep: Option<Spanned<i64>>,
     pub min_free: Option<Spanned<String>>,
+    pub near_duplicates: Option<Spanned<FileNear>>,
+}
+
+/// `near_duplicates = 0.55`, `= true` (the default threshold) or `= false`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FileNear {
+    Switch(bool),
+    Threshold(f64),
 }
 
 /// `[server]`
@@ -82,6 +91,8 @@ pub struct FileSource {
     /// Feed sources: fetch the page of summary-only entries and extract the full article.
     pub full_text: Option<bool>,
     pub allow_private: Option<bool>,
+    /// `"near"` (default), `"exact"` or `"off"`: which dedup rules may join its entries.
+    pub dedup: Option<Spanned<String>>,
 }
 
 /// `follow = "/science/"` or `follow = { regex = '...' }`.
@@ -115,6 +126,7 @@ pub const ARCHIVE_KEYS: &[&str] = &[
     "backup_every",
     "backup_keep",
     "min_free",
+    "near_duplicates",
 ];
 pub const SERVER_KEYS: &[&str] = &[
     "listen",
@@ -152,6 +164,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "max_entries",
     "full_text",
     "allow_private",
+    "dedup",
 ];
 pub const TOPIC_KEYS: &[&str] = &["id", "title", "query", "description", "limit", "sources"];
 

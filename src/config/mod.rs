@@ -56,6 +56,9 @@ pub struct ArchiveConfig {
     /// Open an archive that holds fewer articles than its record says (`--accept-loss` on the
     /// command line; not a file key).
     pub accept_loss: bool,
+    /// Entries of different sources whose titles are at least this similar (and dated within
+    /// `dedup_window`) are one article (`normalize::near`); `None`: only the same title is.
+    pub near_duplicates: Option<f64>,
 }
 
 /// `[server]`
@@ -144,6 +147,8 @@ pub struct Source {
     /// The source's URL may redirect to private, loopback or link-local addresses (otherwise
     /// only its own host and port may be one).
     pub allow_private: bool,
+    /// Which dedup rules may join its entries with other sources' (`dedup`).
+    pub dedup: crate::model::DedupMode,
 }
 
 impl Source {
@@ -374,6 +379,7 @@ impl Validator<'_> {
             backup_dir: PathBuf::new(),
             accept_loss: false,
             min_free: 256 * 1024 * 1024,
+            near_duplicates: Some(crate::normalize::near::DEFAULT_THRESHOLD),
         };
         if let Some(a) = &raw.archive {
             if let Some(p) = &a.path {
@@ -404,6 +410,24 @@ impl Validator<'_> {
                 && let Some(d) = self.duration(w, "[archive]", "dedup_window")
             {
                 archive.dedup_window = d;
+            }
+            if let Some(n) = &a.near_duplicates {
+                match n.get_ref() {
+                    file::FileNear::Switch(false) => archive.near_duplicates = None,
+                    file::FileNear::Switch(true) => {}
+                    file::FileNear::Threshold(t) if *t > 0.0 && *t <= 1.0 => {
+                        archive.near_duplicates = Some(*t)
+                    }
+                    file::FileNear::Threshold(t) => self.push(
+                        n,
+                        "[archive]",
+                        "near_duplicates",
+                        format!(
+                            "{t} is not a similarity: use a number above 0 and at most 1 (the default is {}), or false to merge only identical titles",
+                            crate::normalize::near::DEFAULT_THRESHOLD
+                        ),
+                    ),
+                }
             }
         }
 
@@ -647,6 +671,21 @@ impl Validator<'_> {
                 }
             },
         };
+        let dedup = match raw.dedup.as_ref().map(|d| (d, d.get_ref().as_str())) {
+            None => crate::model::DedupMode::Near,
+            Some((_, "near")) => crate::model::DedupMode::Near,
+            Some((_, "exact")) => crate::model::DedupMode::Exact,
+            Some((_, "off")) => crate::model::DedupMode::Off,
+            Some((d, other)) => {
+                self.push(
+                    d,
+                    &ctx,
+                    "dedup",
+                    format!("unknown dedup mode {other:?} (use \"near\", \"exact\" or \"off\")"),
+                );
+                crate::model::DedupMode::Near
+            }
+        };
         let interval = match &raw.interval {
             Some(x) => self
                 .duration(x, &ctx, "interval")
@@ -743,6 +782,7 @@ impl Validator<'_> {
             max_entries,
             full_text: raw.full_text.unwrap_or(false),
             allow_private: raw.allow_private.unwrap_or(false),
+            dedup,
         })
     }
 

@@ -63,11 +63,24 @@ pub fn open_archive(config: &Config) -> Result<Arc<Archive>, ArchiveError> {
         config.archive.accept_loss,
     )?;
     archive.set_retention(config.archive.retention);
+    archive.set_dedup_rules(dedup_rules(config));
     let pruned = archive.prune(Utc::now())?;
     if pruned > 0 {
         tracing::info!(pruned, "pruned articles past the retention period");
     }
     Ok(Arc::new(archive))
+}
+
+/// The dedup rules `config` asks for: `[archive] near_duplicates` and every source's `dedup`.
+pub fn dedup_rules(config: &Config) -> crate::archive::DedupRules {
+    crate::archive::DedupRules {
+        near: config.archive.near_duplicates,
+        modes: config
+            .sources
+            .iter()
+            .map(|s| (s.id.clone(), s.dedup))
+            .collect(),
+    }
 }
 
 /// Re-curates the archive if a topic changed, and says so; `stop` ends the walk between two
@@ -357,6 +370,7 @@ impl Parts {
                 }
                 // polls curate with the new topics from now on, so the walk below misses none
                 self.live.swap(live, restart_needed.clone());
+                self.archive.set_dedup_rules(dedup_rules(&new));
                 self.hosts
                     .reconfigure(new.polling.per_host, new.polling.host_delay);
                 self.scheduler.set_concurrency(new.polling.concurrency);

@@ -3,6 +3,7 @@
 //! tracking parameters removed), and its sanitized HTML and plain text.
 
 mod key;
+pub mod near;
 mod text;
 
 use chrono::{DateTime, Utc};

@@ -77,6 +77,7 @@ fn articles() -> Vec<Article> {
         categories: vec!["Science".into()],
         enclosures: vec![],
         dedup_keys: vec![],
+        apart: vec![],
         image: None,
         topics: vec!["ip-innovation".into()],
         source_updated: Some(t("2016-05-04T08:30:00Z")),
