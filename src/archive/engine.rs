@@ -26,6 +26,7 @@ impl Archive {
             Op::Put(Tree::Articles, k, _) => Some((Kind::Id, &k[..])),
             Op::Put(Tree::Identity, k, _) => Some((Kind::Identity, &k[..])),
             Op::Put(Tree::Dedup, k, _) => Some((Kind::Title, seen::title_of(k))),
+            Op::Put(Tree::Near, k, _) => Some((Kind::Near, seen::title_of(k))),
             _ => None,
         }));
         let mut edits = [

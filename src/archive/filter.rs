@@ -10,8 +10,8 @@ impl Archive {
     }
 
     /// Builds the filter of held keys once, the first time the archive is written to (commands
-    /// that only read never pay for it): a scan of the `identity`, `by_time` and `dedup`
-    /// indexes, under the write lock, so no write falls between the scan and the first note.
+    /// that only read never pay for it): a scan of the `identity`, `by_time`, `dedup` and
+    /// `near` indexes, under the write lock, so no write falls between the scan and the first note.
     /// Article ids come from `by_time`, whose keys end in them, not from `articles`, whose
     /// records are the archive's bulk. Only an archive of at most [`SEEN_SCAN_MOST`] articles
     /// is scanned (a bigger one reads sled for every lookup, as before the filter). Tried once
@@ -51,6 +51,9 @@ impl Archive {
         }
         for item in self.dedup.iter() {
             built.add(Kind::Title, seen::title_of(&item?.0));
+        }
+        for item in self.near.iter() {
+            built.add(Kind::Near, seen::title_of(&item?.0));
         }
         self.seen.install(built);
         Ok(())

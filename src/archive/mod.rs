@@ -184,6 +184,9 @@ pub enum Outcome {
 #[derive(Debug, Default)]
 pub struct Speculation {
     guesses: HashMap<String, Guess>,
+    /// The `near` index words of the new candidates' dedup titles, worked out here so the
+    /// writer does not (see [`near`]).
+    words: HashMap<String, Vec<String>>,
 }
 
 /// The new article candidate `candidate` of a poll becomes if it is a new story: curated, and
@@ -255,7 +258,7 @@ pub struct Archive {
     /// Near-duplicate look-up: the index words of every dedup title (see [`near`]).
     near: Chunked,
     /// Which rules may join entries (`[archive] near_duplicates`, `[[source]] dedup`).
-    rules: std::sync::RwLock<DedupRules>,
+    rules: std::sync::RwLock<std::sync::Arc<DedupRules>>,
     /// Source health events, keyed by time: the operators' `/status.rss`.
     events: sled::Tree,
     /// Pruned articles: id → JSON [`Tombstone`]. Their dedup and identity entries stay, so a
@@ -529,7 +532,7 @@ impl Archive {
             sources: db.open_tree("sources")?,
             topics,
             near,
-            rules: std::sync::RwLock::new(DedupRules::default()),
+            rules: std::sync::RwLock::new(std::sync::Arc::new(DedupRules::default())),
             events: db.open_tree("events")?,
             tombstones: db.open_tree("tombstones")?,
             retention: None,
@@ -1227,8 +1230,43 @@ mod tests {
         (archive, dir)
     }
 
+    /// Schema 5 added the `near` index: a schema-4 archive has it built from its `dedup`
+    /// index on open, and then verifies clean.
     #[test]
-    fn schema_3_archive_with_deflated_values_opens_as_schema_4_and_keeps_every_article() {
+    fn schema_4_archive_gets_its_near_index_built_on_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a");
+        let archive = Archive::open(&path, Duration::from_secs(48 * 3600)).expect("open");
+        let mut cands = candidates_of("s", 3);
+        for (i, c) in cands.iter_mut().enumerate() {
+            c.title = format!("Zhongguancun patent agencies report a record year, part {i}");
+            c.norm_title = crate::normalize::fold_title(&c.title);
+        }
+        let none = |_: &Article| Vec::new();
+        archive
+            .ingest("s", &cands, &PollState::default(), Utc::now(), &none, &[])
+            .expect("ingest");
+        let entries = |a: &Archive| a.near.iter().filter(Result::is_ok).count();
+        assert_eq!(entries(&archive), 3, "one entry each: its number");
+        drop(archive);
+        {
+            let db = retry(|| sled::open(&path)).expect("sled");
+            db.drop_tree(near::TREE).expect("drop");
+            db.open_tree("meta")
+                .expect("meta")
+                .insert(SCHEMA_KEY, &4u32.to_be_bytes())
+                .expect("schema");
+            db.flush().expect("flush");
+        }
+        let archive = reopen(&path).expect("a schema-4 archive opens");
+        assert_eq!(entries(&archive), 3);
+        assert!(archive.verify(&none).expect("verify").is_empty());
+        let stored = archive.meta.get(SCHEMA_KEY).expect("meta").expect("key");
+        assert_eq!(stored.as_ref(), &SCHEMA_VERSION.to_be_bytes());
+    }
+
+    #[test]
+    fn schema_3_archive_with_deflated_values_opens_and_keeps_every_article() {
         let (archive, _dir) = reopened_from_schema(3, |db| {
             // its values as schema 3 wrote them: deflated
             let articles = db.open_tree("articles").expect("tree");

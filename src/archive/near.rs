@@ -4,23 +4,24 @@
 //!
 //! The index holds, for every dedup title, an entry per index word (its numbers, else its three
 //! longest content words) keyed `word · 0 · date · id`, with the title as value: a look-up
-//! reads, for each of the entry's own index words, the entries dated within the dedup window
-//! on either side of it, nearest first and at most [`POSTINGS`] each way, and compares titles
-//! without loading an article. Its entries are written with the dedup entries they come from,
+//! reads, for each of the entry's own index words the filter of held keys does not rule out,
+//! the entries dated within the dedup window on either side of it (at most [`POSTINGS`]), and
+//! compares titles without loading an article. Its entries are written with the dedup entries they come from,
 //! in the same transaction (`write::index_ops`), so it never disagrees with them after a crash;
 //! `verify` checks it and `verify --repair` rebuilds it with the other indexes.
 
 use super::*;
 use crate::model::{DedupMode, Match, MatchRule};
-use crate::normalize::near::{Signature, near_score};
+use crate::normalize::near::{Signature, index_words, near_score};
 
 /// The chunked tree of the `near` index.
 pub const TREE: &str = "near/c";
 
-/// The most index entries read per word and direction in one look-up: a common long word
-/// ("government") may be in thousands of titles in a busy window; the nearest in time are the
-/// likeliest copies, and the bound keeps a look-up's cost flat whatever the archive's size.
-const POSTINGS: usize = 128;
+/// The most index entries read per word in one look-up (the window's oldest first): a common
+/// long word ("government") may be in thousands of titles in a busy window, and the bound keeps
+/// a look-up's cost flat whatever the archive's size. The other index words of a title still
+/// find its copies when one word is that common.
+const POSTINGS: usize = 256;
 
 /// The most stored articles with a title a look-up loads to tell whether the title recurs in
 /// one source (see [`Archive::recurs`]).
@@ -59,11 +60,21 @@ impl DedupRules {
 
 /// The `near` entries of one dedup title: (key, value).
 pub fn entries(title: &str, published: DateTime<Utc>, id: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
-    Signature::of(title)
-        .index_words()
+    index_words(title)
         .iter()
         .map(|w| (keys::near(w, published, id), title.as_bytes().to_vec()))
         .collect()
+}
+
+/// A dedup title's index words: from `known` when worked out already.
+pub fn words_of<'a>(
+    title: &str,
+    known: &'a HashMap<String, Vec<String>>,
+) -> std::borrow::Cow<'a, [String]> {
+    match known.get(title) {
+        Some(w) => std::borrow::Cow::Borrowed(w.as_slice()),
+        None => std::borrow::Cow::Owned(index_words(title)),
+    }
 }
 
 /// Fills the `near` index from the `dedup` index (opening an archive of schema 4 or older):
@@ -101,11 +112,12 @@ pub fn build(db: &sled::Db, dedup: &Chunked, near: &Chunked) -> Result<u64, Arch
 impl Archive {
     /// Sets which dedup rules apply from now on (at open, and on a config reload).
     pub fn set_dedup_rules(&self, rules: DedupRules) {
-        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = rules;
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = std::sync::Arc::new(rules);
     }
 
-    pub(super) fn dedup_rules(&self) -> DedupRules {
-        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    /// The rules in force (shared: a poll's every entry reads them).
+    pub(super) fn dedup_rules(&self) -> std::sync::Arc<DedupRules> {
+        std::sync::Arc::clone(&self.rules.read().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The article whose title is nearest `c`'s among those the near rule accepts (dated within
@@ -123,8 +135,8 @@ impl Archive {
         if !rules.mode(&c.source).allows(MatchRule::Near) {
             return Ok(None);
         }
-        let sig = Signature::of(&c.norm_title);
-        if sig.index_words().is_empty() {
+        let words = words_of(&c.norm_title, &batch.words);
+        if words.is_empty() {
             return Ok(None);
         }
         let window = self.dedup_window;
@@ -137,9 +149,12 @@ impl Archive {
                 *slot = (*slot).min(gap);
             }
         };
-        for w in sig.index_words() {
+        for w in words.iter() {
             for (title, t, id) in batch.near.get(w).into_iter().flatten() {
                 consider(title.clone(), *t, id.clone());
+            }
+            if !self.seen.may_hold(Kind::Near, w.as_bytes()) {
+                continue;
             }
             let shifted = |d: chrono::Duration| {
                 c.published
@@ -150,18 +165,19 @@ impl Archive {
                         DateTime::<Utc>::MAX_UTC
                     })
             };
-            let at = keys::near_at(w, c.published);
             let from = keys::near_at(w, shifted(-window));
             let to = keys::near_at(w, shifted(window + chrono::Duration::milliseconds(1)));
-            let later = self.near.range(&at, Some(&to)).take(POSTINGS);
-            let earlier = self.near.range_rev(&from, Some(&at)).take(POSTINGS);
-            for item in later.chain(earlier) {
+            for item in self.near.range(&from, Some(&to)).take(POSTINGS) {
                 let (key, value) = item?;
                 if let Some((t, id)) = key.get(w.len() + 1..).and_then(keys::dedup_tail) {
                     consider(String::from_utf8_lossy(&value).into_owned(), t, id);
                 }
             }
         }
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let sig = Signature::of(&c.norm_title);
         let mut scored: Vec<(f64, chrono::Duration, String, String)> = Vec::new();
         let mut signatures: HashMap<String, Option<f64>> = HashMap::new();
         for ((title, id), gap) in found {
@@ -182,8 +198,8 @@ impl Archive {
         let mut own_recurs = None;
         for (score, _, id, title) in scored {
             let article = match batch.articles.get(&id) {
-                Some(a) => Some(a.clone()),
-                None => self.get(&id)?,
+                Some(a) => Some(std::borrow::Cow::Borrowed(a)),
+                None => self.get(&id)?.map(std::borrow::Cow::Owned),
             };
             let Some(a) = article else { continue };
             if !merge::may_take(&a, &c.source, c.guid.as_deref(), &c.url)
@@ -268,11 +284,11 @@ impl Archive {
             if let Some((_, id)) = keys::dedup_tail(&key[prefix.len()..])
                 && Some(id.as_str()) != except
             {
-                let a = match batch.articles.get(&id) {
-                    Some(a) => Some(a.clone()),
-                    None => self.get(&id)?,
+                let held = match batch.articles.get(&id) {
+                    Some(a) => has(a),
+                    None => self.get(&id)?.as_ref().is_some_and(has),
                 };
-                if a.as_ref().is_some_and(has) {
+                if held {
                     return Ok(true);
                 }
             }

@@ -27,6 +27,8 @@ pub enum Kind {
     Identity = 1,
     /// A dedup title (see [`title_of`]).
     Title = 2,
+    /// A word of the `near` index (its keys' first part, as [`title_of`] cuts it).
+    Near = 3,
 }
 
 /// False positives wanted: about one lookup in fifty of an absent key still reads sled. Six

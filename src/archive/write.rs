@@ -41,11 +41,18 @@ impl Archive {
     ) -> Result<Speculation, ArchiveError> {
         self.build_seen();
         let mut guesses = HashMap::new();
+        let mut words = HashMap::new();
         for (i, c) in candidates.iter().enumerate() {
             if self.retention.is_some_and(|r| c.published < now - r)
                 || self.holds_identity(&keys::identity(&c.source, &c.identity))?
             {
                 continue;
+            }
+            if !words.contains_key(&c.norm_title) {
+                words.insert(
+                    c.norm_title.clone(),
+                    crate::normalize::near::index_words(&c.norm_title),
+                );
             }
             let id = merge::article_id(&c.norm_title, c.published, 0);
             // Taken: the same story (left to commit's dedup) or a collision (to its next id).
@@ -66,7 +73,7 @@ impl Archive {
             };
             guesses.insert(id, guess);
         }
-        Ok(Speculation { guesses })
+        Ok(Speculation { guesses, words })
     }
 
     /// Stores one poll under the write lock (see [`Archive::ingest`]) and returns before the
@@ -148,6 +155,7 @@ impl Archive {
     ) -> Result<Vec<Commit>, ArchiveError> {
         let mut batch = Batch::default();
         for (p, poll) in polls.iter_mut().enumerate() {
+            batch.words.extend(std::mem::take(&mut poll.guess.words));
             for (id, mut guess) in std::mem::take(&mut poll.guess.guesses) {
                 guess.poll = p;
                 // two polls guessed the same new story: the later one is its duplicate
@@ -197,7 +205,7 @@ impl Archive {
             };
             touched_topics.extend(article.topics.iter().cloned());
             touched_topics.extend(before.iter().flat_map(|b| b.topics.iter().cloned()));
-            index_ops(before, article, &mut ops);
+            index_ops_with(before, article, &mut ops, &batch.words);
             ops.push(Op::Put(Tree::Articles, id.as_bytes().to_vec(), bytes));
         }
         for (key, id) in batch.identities {
@@ -465,8 +473,8 @@ impl Archive {
         };
         for (_, id) in found {
             let article = match batch.articles.get(&id) {
-                Some(a) => Some(a.clone()),
-                None => self.get(&id)?,
+                Some(a) => Some(std::borrow::Cow::Borrowed(a)),
+                None => self.get(&id)?.map(std::borrow::Cow::Owned),
             };
             if let Some(a) = article.filter(|a| takes(a)) {
                 let matched = merge::exact_match(&a, &c.norm_title);
@@ -512,6 +520,8 @@ pub(super) struct Batch {
     pub(super) near: HashMap<String, Vec<(String, DateTime<Utc>, String)>>,
     /// (source, dedup title) pairs a poll of the batch carries under more than one identity.
     pub(super) repeated: HashSet<(String, String)>,
+    /// Dedup title → its `near` index words, as far as worked out (by speculation, mostly).
+    pub(super) words: HashMap<String, Vec<String>>,
 }
 
 impl Batch {
@@ -521,7 +531,11 @@ impl Batch {
             let ids = self.by_title.entry(k.title.clone()).or_default();
             if !ids.contains(&id) {
                 ids.push(id.clone());
-                for w in crate::normalize::near::Signature::of(&k.title).index_words() {
+                let words = self
+                    .words
+                    .entry(k.title.clone())
+                    .or_insert_with(|| crate::normalize::near::index_words(&k.title));
+                for w in words.iter() {
                     self.near.entry(w.clone()).or_default().push((
                         k.title.clone(),
                         k.published,
@@ -536,6 +550,16 @@ impl Batch {
 
 /// Index writes that take the stored `before` to `after`.
 pub(super) fn index_ops(before: Option<&Article>, after: &Article, ops: &mut Vec<Op>) {
+    index_ops_with(before, after, ops, &HashMap::new());
+}
+
+/// [`index_ops`], with the `near` index words of some dedup titles already worked out.
+pub(super) fn index_ops_with(
+    before: Option<&Article>,
+    after: &Article,
+    ops: &mut Vec<Op>,
+    words: &HashMap<String, Vec<String>>,
+) {
     let id = &after.id;
     if let Some(b) = before {
         if b.published != after.published {
@@ -549,8 +573,8 @@ pub(super) fn index_ops(before: Option<&Article>, after: &Article, ops: &mut Vec
         for k in &b.dedup_keys {
             if !after.dedup_keys.contains(k) {
                 ops.push(Op::Del(Tree::Dedup, keys::dedup(&k.title, k.published, id)));
-                for (key, _) in near::entries(&k.title, k.published, id) {
-                    ops.push(Op::Del(Tree::Near, key));
+                for w in near::words_of(&k.title, words).iter() {
+                    ops.push(Op::Del(Tree::Near, keys::near(w, k.published, id)));
                 }
             }
         }
@@ -584,19 +608,33 @@ pub(super) fn index_ops(before: Option<&Article>, after: &Article, ops: &mut Vec
             // unchanged: its entries are written already
             continue;
         }
-        dedup_key_ops(&k.title, k.published, id, ops);
+        dedup_key_ops_with(&k.title, k.published, id, ops, words);
     }
 }
 
 /// The index entries of one dedup key: its `dedup` entry and its `near` entries.
 pub(super) fn dedup_key_ops(title: &str, published: DateTime<Utc>, id: &str, ops: &mut Vec<Op>) {
+    dedup_key_ops_with(title, published, id, ops, &HashMap::new());
+}
+
+fn dedup_key_ops_with(
+    title: &str,
+    published: DateTime<Utc>,
+    id: &str,
+    ops: &mut Vec<Op>,
+    words: &HashMap<String, Vec<String>>,
+) {
     ops.push(Op::Put(
         Tree::Dedup,
         keys::dedup(title, published, id),
         Vec::new(),
     ));
-    for (key, value) in near::entries(title, published, id) {
-        ops.push(Op::Put(Tree::Near, key, value));
+    for w in near::words_of(title, words).iter() {
+        ops.push(Op::Put(
+            Tree::Near,
+            keys::near(w, published, id),
+            title.as_bytes().to_vec(),
+        ));
     }
 }
 

@@ -896,6 +896,44 @@ query = '"intellectual property" OR patent* OR IP'
         assert_eq!(c.sources[0].kind, SourceKind::Auto);
         assert!(c.sources[0].enabled);
         assert_eq!(c.topics[0].limit, 50);
+        assert_eq!(
+            c.archive.near_duplicates,
+            Some(crate::normalize::near::DEFAULT_THRESHOLD)
+        );
+        assert_eq!(c.sources[0].dedup, crate::model::DedupMode::Near);
+    }
+
+    #[test]
+    fn near_duplicates_takes_a_threshold_or_a_switch_and_sources_a_dedup_mode() {
+        // ([archive] line, source line, threshold, mode)
+        let table = [
+            (
+                "near_duplicates = 0.7",
+                "dedup = \"exact\"",
+                Some(0.7),
+                crate::model::DedupMode::Exact,
+            ),
+            (
+                "near_duplicates = false",
+                "dedup = \"off\"",
+                None,
+                crate::model::DedupMode::Off,
+            ),
+            (
+                "near_duplicates = true",
+                "dedup = \"near\"",
+                Some(crate::normalize::near::DEFAULT_THRESHOLD),
+                crate::model::DedupMode::Near,
+            ),
+        ];
+        for (archive, source, threshold, mode) in table {
+            let text = format!(
+                "[archive]\n{archive}\n[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\n{source}\n"
+            );
+            let c = parse(&text, Path::new("feeds.toml")).expect("valid");
+            assert_eq!(c.archive.near_duplicates, threshold, "{text}");
+            assert_eq!(c.sources[0].dedup, mode, "{text}");
+        }
     }
 
     #[test]
@@ -917,6 +955,14 @@ query = '"intellectual property" OR patent* OR IP'
             (
                 "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ntimezone = \"Mars/Olympus\"\n",
                 "feeds.toml:4: source \"a\": key \"timezone\": unknown time zone \"Mars/Olympus\"",
+            ),
+            (
+                "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ndedup = \"fuzzy\"\n",
+                "feeds.toml:4: source \"a\": key \"dedup\": unknown dedup mode \"fuzzy\" (use \"near\", \"exact\" or \"off\")",
+            ),
+            (
+                "[archive]\nnear_duplicates = 1.5\n",
+                "feeds.toml:2: [archive]: key \"near_duplicates\": 1.5 is not a similarity",
             ),
             (
                 "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\ninterval = \"30\"\n",

@@ -44,11 +44,11 @@ const CJK_PIECE: f64 = 0.6;
 pub const INDEX_WORDS: usize = 3;
 
 /// English function words: they carry no story. Other languages keep theirs (they only make
-/// the measure a little more lenient there).
+/// the measure a little more lenient there). Sorted, for a binary search.
 const STOP_WORDS: &[&str] = &[
     "a", "about", "after", "amid", "an", "and", "are", "as", "at", "be", "been", "but", "by",
-    "can", "could", "for", "from", "has", "have", "had", "in", "into", "is", "it", "its", "may",
-    "new", "no", "not", "of", "on", "or", "out", "over", "say", "said", "says", "than", "that",
+    "can", "could", "for", "from", "had", "has", "have", "in", "into", "is", "it", "its", "may",
+    "new", "no", "not", "of", "on", "or", "out", "over", "said", "say", "says", "than", "that",
     "the", "this", "to", "up", "us", "was", "were", "will", "with", "would",
 ];
 
@@ -68,8 +68,9 @@ pub struct Signature {
     /// Content words, in title order, without repeats.
     words: Vec<String>,
     /// Sorted, distinct trigrams of the content words, each packed in a u64 (three chars of
-    /// 21 bits): no hashing, so no collisions.
-    trigrams: Vec<u64>,
+    /// 21 bits): no hashing, so no collisions. Worked out when first compared: indexing a title
+    /// needs only its words.
+    trigrams: std::cell::OnceCell<Vec<u64>>,
     /// Every run of digits, in title order: "Brazil 2-1 Germany" is not "Brazil 1-2 Germany".
     numbers: Vec<String>,
     /// Bit per weekday named.
@@ -106,36 +107,40 @@ impl Signature {
         let mut numbers = Vec::new();
         let mut weekdays = 0u8;
         let mut weight = 0.0;
-        let mut push = |w: String, weight_of: f64, words: &mut Vec<String>| {
-            if !words.contains(&w) {
-                words.push(w);
+        let mut push = |w: &str, weight_of: f64, words: &mut Vec<String>| {
+            if !words.iter().any(|x| x == w) {
+                words.push(w.to_string());
                 weight += weight_of;
             }
         };
         for token in key.split(' ').filter(|t| !t.is_empty()) {
             // a token may mix a Han run with Latin letters or digits ("iphone15发布"): split
             // it into runs of one kind
-            let mut runs: Vec<(bool, String)> = Vec::new();
-            for c in token.chars() {
+            let mut start = 0;
+            let mut kind = None;
+            let mut runs: Vec<(bool, &str)> = Vec::new();
+            for (i, c) in token.char_indices() {
                 let cjk = is_cjk(c);
-                match runs.last_mut() {
-                    Some((k, run)) if *k == cjk => run.push(c),
-                    _ => runs.push((cjk, c.to_string())),
+                if kind.is_some_and(|k| k != cjk) {
+                    runs.push((!cjk, &token[start..i]));
+                    start = i;
                 }
+                kind = Some(cjk);
             }
+            runs.push((kind.unwrap_or(false), &token[start..]));
             for (cjk, run) in runs {
                 if cjk {
-                    let chars: Vec<char> = run.chars().collect();
+                    let chars: Vec<(usize, char)> = run.char_indices().collect();
                     if chars.len() == 1 {
                         push(run, CJK_PIECE, &mut words);
                     }
                     for pair in chars.windows(2) {
-                        push(pair.iter().collect(), CJK_PIECE, &mut words);
+                        let end = pair[1].0 + pair[1].1.len_utf8();
+                        push(&run[pair[0].0..end], CJK_PIECE, &mut words);
                     }
                     continue;
                 }
-                let digits: String = run.chars().filter(char::is_ascii_digit).collect();
-                if !digits.is_empty() {
+                if run.bytes().any(|b| b.is_ascii_digit()) {
                     // "27th", "2-2", "$250": the number counts, whatever is around it
                     for n in run
                         .split(|c: char| !c.is_ascii_digit())
@@ -144,35 +149,18 @@ impl Signature {
                         numbers.push(n.trim_start_matches('0').to_string());
                     }
                 }
-                if run.chars().count() < 2 || STOP_WORDS.contains(&run.as_str()) {
+                if run.chars().nth(1).is_none() || STOP_WORDS.binary_search(&run).is_ok() {
                     continue;
                 }
                 if let Some(i) = WEEKDAYS.iter().position(|d| *d == run) {
                     weekdays |= 1 << i;
                 }
-                push(stem(&run).to_string(), 1.0, &mut words);
+                push(stem(run), 1.0, &mut words);
             }
         }
-        let mut trigrams: Vec<u64> = Vec::with_capacity(words.len() * 6);
-        for w in &words {
-            let padded: Vec<char> = [' ', ' ']
-                .into_iter()
-                .chain(w.chars())
-                .chain([' '])
-                .collect();
-            for t in padded.windows(3) {
-                trigrams.push(
-                    (u64::from(u32::from(t[0])) << 42)
-                        | (u64::from(u32::from(t[1])) << 21)
-                        | u64::from(u32::from(t[2])),
-                );
-            }
-        }
-        trigrams.sort_unstable();
-        trigrams.dedup();
         let mut s = Signature {
             words,
-            trigrams,
+            trigrams: std::cell::OnceCell::new(),
             numbers,
             weekdays,
             weight,
@@ -180,6 +168,29 @@ impl Signature {
         };
         s.index = s.ranked_words();
         s
+    }
+
+    fn trigrams(&self) -> &[u64] {
+        self.trigrams.get_or_init(|| {
+            let mut trigrams: Vec<u64> = Vec::with_capacity(self.words.len() * 6);
+            for w in &self.words {
+                let padded: Vec<char> = [' ', ' ']
+                    .into_iter()
+                    .chain(w.chars())
+                    .chain([' '])
+                    .collect();
+                for t in padded.windows(3) {
+                    trigrams.push(
+                        (u64::from(u32::from(t[0])) << 42)
+                            | (u64::from(u32::from(t[1])) << 21)
+                            | u64::from(u32::from(t[2])),
+                    );
+                }
+            }
+            trigrams.sort_unstable();
+            trigrams.dedup();
+            trigrams
+        })
     }
 
     /// Whether the title says enough to be near anything ([`MIN_WORDS`]).
@@ -227,10 +238,16 @@ impl Signature {
         if !other.index.iter().any(|w| self.index.contains(w)) {
             return None;
         }
-        let shared = sorted_overlap(&self.trigrams, &other.trigrams);
-        let union = self.trigrams.len() + other.trigrams.len() - shared;
+        let (mine, theirs) = (self.trigrams(), other.trigrams());
+        let shared = sorted_overlap(mine, theirs);
+        let union = mine.len() + theirs.len() - shared;
         (union > 0).then(|| shared as f64 / union as f64)
     }
+}
+
+/// The words a story key is indexed under for the near rule ([`Signature::index_words`]).
+pub fn index_words(key: &str) -> Vec<String> {
+    Signature::of(key).index
 }
 
 /// The near rule on two entries: the similarity of their story keys' signatures when it
@@ -282,7 +299,7 @@ fn written_words(title: &str) -> Vec<(String, bool)> {
                 w.chars().next().is_some_and(char::is_uppercase),
             )
         })
-        .filter(|(k, _)| k.chars().count() >= 2 && !STOP_WORDS.contains(&k.as_str()))
+        .filter(|(k, _)| k.chars().count() >= 2 && STOP_WORDS.binary_search(&k.as_str()).is_err())
         .collect()
 }
 
@@ -334,6 +351,11 @@ mod tests {
 
     fn sim(a: &str, b: &str) -> Option<f64> {
         Signature::of(&fold_title(a)).similarity(&Signature::of(&fold_title(b)))
+    }
+
+    #[test]
+    fn stop_words_are_sorted_for_the_binary_search() {
+        assert!(STOP_WORDS.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]
