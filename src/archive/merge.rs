@@ -532,6 +532,87 @@ mod tests {
         assert!(compatible(&a, &c) && compatible(&c, &a));
     }
 
+    /// `gazette split`: the source's entry leaves with its own title, link and (when it supplied
+    /// it) the text; each side lists the other's sources as apart; splitting the source that
+    /// created the article hands the title and the dedup key to the next source.
+    #[test]
+    fn a_split_takes_one_source_out_with_its_title_and_keeps_them_apart() {
+        let now: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().expect("date");
+        let key_of = |title: &str, _: &str| crate::normalize::fold_title(title);
+        let wire = cand(
+            "wire",
+            "Capello quits as England manager",
+            "short",
+            "2020-01-01T08:00:00Z",
+        );
+        let portal = cand(
+            "portal",
+            "Capello resigns as England manager",
+            "a much longer text",
+            "2020-01-01T08:05:00Z",
+        );
+        let a = create(&wire, "id1".into(), now);
+        let near = Match {
+            rule: MatchRule::Near,
+            score: 0.71,
+            with: "wire".into(),
+        };
+        let a = merge(&a, &portal, Relation::SameStory(near), now);
+        assert_eq!(a.content_source, "portal", "the longer text won");
+
+        // (source split off, rest's title, off's title, rest's key, off's key, who keeps the text)
+        let table = [
+            (
+                "portal",
+                "Capello quits as England manager",
+                "Capello resigns as England manager",
+                "capello quits as england manager",
+                "capello resigns as england manager",
+                "portal",
+            ),
+            (
+                "wire",
+                "Capello resigns as England manager",
+                "Capello quits as England manager",
+                "capello resigns as england manager",
+                "capello quits as england manager",
+                "portal",
+            ),
+        ];
+        for (source, rest_title, off_title, rest_key, off_key, text_with) in table {
+            let (rest, off) = split(&a, source, key_of, now);
+            let other = if source == "wire" { "portal" } else { "wire" };
+            assert_eq!(rest.id, "id1", "{source}");
+            assert_eq!(rest.sources, [other]);
+            assert_eq!(off.sources, [source]);
+            assert_eq!(
+                (rest.title.as_str(), off.title.as_str()),
+                (rest_title, off_title)
+            );
+            assert_eq!(rest.dedup_keys[0].title, rest_key, "{source}");
+            assert_eq!(off.dedup_keys[0].title, off_key, "{source}");
+            assert_eq!(rest.apart, [source]);
+            assert_eq!(off.apart, [other]);
+            assert!(
+                rest.links
+                    .iter()
+                    .chain(&off.links)
+                    .all(|l| l.matched.is_none())
+            );
+            let (with_text, without) = if text_with == source {
+                (&off, &rest)
+            } else {
+                (&rest, &off)
+            };
+            assert_eq!(with_text.text, "a much longer text", "{source}");
+            assert!(without.text.is_empty(), "{source}");
+            assert_eq!(
+                without.content_source, without.sources[0],
+                "its next poll brings its text"
+            );
+        }
+    }
+
     #[test]
     fn a_merge_records_how_each_entry_joined_under_its_own_title() {
         let now: DateTime<Utc> = "2020-01-01T00:00:00Z".parse().expect("date");
