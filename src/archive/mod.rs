@@ -75,6 +75,15 @@ const INDEXES: [(&str, &str, usize); 5] = [
 /// so 16 MiB keeps the hot index pages; 64 MiB cost 55 MB more RSS with 10k sources for no
 /// measurable ingest speed (heaptrack: sled's cached nodes were the biggest live allocation).
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// sled's page cache for an archive of [`BIG_ARCHIVE`] articles or more: its indexes do not fit
+/// in either size, and with 16 MiB the daemon at 10k sources over 1M articles peaked at 159,
+/// 159 and 163 MB, with 8 MiB at 143 MB, and with this rule at 150, 148 and 161 MB (the scale
+/// step of bench/run; runs vary by several MB), while a cold ingest into a small archive, whose
+/// index chunks do fit, was 1.08x slower with 8 MiB (bench/cold-ab.py).
+const BIG_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+/// Articles from which an archive is opened with [`BIG_CACHE_BYTES`] (as its record beside it,
+/// [`sidecar`], says when it is opened).
+const BIG_ARCHIVE: u64 = 250_000;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// How many articles the archive holds (u64 big-endian), kept in the transaction of every
 /// write: counting them is a scan of the whole archive (sled's `len`), which made start-up
@@ -335,6 +344,7 @@ pub struct Tombstone {
 
 /// Opens the sled database of an archive, creating the directory.
 fn open_db(path: &Path) -> Result<sled::Db, ArchiveError> {
+    let big = sidecar::read(path).is_some_and(|r| r.articles >= BIG_ARCHIVE);
     let open_err = |reason: String| ArchiveError::Open {
         path: path.to_path_buf(),
         reason,
@@ -345,7 +355,7 @@ fn open_db(path: &Path) -> Result<sled::Db, ArchiveError> {
         .mode(sled::Mode::HighThroughput)
         // sled's default page cache is 1 GiB; gazette reads little after writing, so a
         // small cache keeps a months-long daemon's memory flat (bench/run: peak RSS)
-        .cache_capacity(CACHE_BYTES);
+        .cache_capacity(if big { BIG_CACHE_BYTES } else { CACHE_BYTES });
     // sled panics on some damaged files (a `db` truncated to half of its size) instead of
     // returning an error: that is a damaged archive to report, not a crash with a backtrace
     let opened = quietly(|| {
