@@ -21,23 +21,7 @@ www = os.path.join(work, "www")
 subprocess.run([sys.executable, os.path.join(harness.ROOT, "bench", "farm.py"), f"{www}/a", str(args.feeds)],
                check=True)
 subprocess.run(["chmod", "-R", "a+rX", work], check=True)
-port = harness.free_port()
-os.makedirs(f"{work}/nginx/logs", exist_ok=True)
-open(f"{work}/nginx.conf", "w").write(f"""
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/nginx/logs/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  types {{ application/rss+xml xml rss; }}
-  etag on;
-  client_body_temp_path {work}/nginx; proxy_temp_path {work}/nginx; fastcgi_temp_path {work}/nginx;
-  uwsgi_temp_path {work}/nginx; scgi_temp_path {work}/nginx;
-  server {{ listen 127.0.0.1:{port}; root {www}; keepalive_requests 1000000; }}
-}}
-""")
-subprocess.run(["nginx", "-c", f"{work}/nginx.conf", "-p", f"{work}/nginx"], check=True)
+port = harness.start_nginx(work, www)
 try:
     sources = [(f"f{i}", f"http://127.0.0.1:{port}/a/f{i}.xml", None) for i in range(args.feeds)]
     runs = {"A": [], "B": []}

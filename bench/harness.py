@@ -157,6 +157,32 @@ def du(path):
                               text=True).stdout.split()[0])
 
 
+def start_nginx(work, root):
+    """nginx on a free loopback port serving `root` (its files under `work`/nginx), stopped at
+    exit; returns the port."""
+    port = free_port()
+    os.makedirs(f"{work}/nginx/logs", exist_ok=True)
+    open(f"{work}/nginx.conf", "w").write(f"""
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/nginx/logs/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  types {{ application/rss+xml xml rss; }}
+  etag on;
+  sendfile on;
+  client_body_temp_path {work}/nginx; proxy_temp_path {work}/nginx; fastcgi_temp_path {work}/nginx;
+  uwsgi_temp_path {work}/nginx; scgi_temp_path {work}/nginx;
+  server {{ listen 127.0.0.1:{port}; root {root}; keepalive_requests 1000000; }}
+}}
+""")
+    subprocess.run(["nginx", "-c", f"{work}/nginx.conf", "-p", f"{work}/nginx"], check=True)
+    atexit.register(lambda: subprocess.run(["nginx", "-c", f"{work}/nginx.conf", "-p", f"{work}/nginx", "-s", "stop"],
+                                           capture_output=True))
+    return port
+
+
 def write_config(path, sources, port, topic_limit=50, concurrency=16, extra_sources=()):
     with open(path, "w") as f:
         f.write('[archive]\npath = "archive"\n')
@@ -212,26 +238,7 @@ def main():
     os.makedirs(f"{www}/static", exist_ok=True)
     subprocess.run(["chmod", "-R", "a+rX", work], check=True)
     os.chmod(work, 0o755)
-    nport = free_port()
-    os.makedirs(f"{work}/nginx/logs", exist_ok=True)
-    open(f"{work}/nginx.conf", "w").write(f"""
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/nginx/logs/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  types {{ application/rss+xml xml rss; }}
-  etag on;
-  sendfile on;
-  client_body_temp_path {work}/nginx; proxy_temp_path {work}/nginx; fastcgi_temp_path {work}/nginx;
-  uwsgi_temp_path {work}/nginx; scgi_temp_path {work}/nginx;
-  server {{ listen 127.0.0.1:{nport}; root {www}; keepalive_requests 1000000; }}
-}}
-""")
-    subprocess.run(["nginx", "-c", f"{work}/nginx.conf", "-p", f"{work}/nginx"], check=True)
-    atexit.register(lambda: subprocess.run(["nginx", "-c", f"{work}/nginx.conf", "-p", f"{work}/nginx", "-s", "stop"],
-                                           capture_output=True))
+    nport = start_nginx(work, www)
     if wait_http(f"http://127.0.0.1:{nport}/a/f0.xml", 10) is None:
         raise SystemExit("nginx did not start")
     farm = f"http://127.0.0.1:{nport}"
