@@ -69,11 +69,15 @@ pub fn may_take(a: &Article, source: &str, guid: Option<&str>, url: &str) -> boo
 }
 
 /// Whether two articles may be one: every entry of one is compatible with the other
-/// ([`may_take`]).
+/// ([`may_take`]), and no `gazette split` took their sources apart (an export of a split
+/// archive imported again stays split).
 pub fn compatible(a: &Article, b: &Article) -> bool {
-    a.links
-        .iter()
-        .all(|l| may_take(b, &l.source, l.guid.as_deref(), &l.url))
+    let apart = |x: &Article, y: &Article| x.sources.iter().any(|s| y.apart.contains(s));
+    !apart(a, b)
+        && !apart(b, a)
+        && a.links
+            .iter()
+            .all(|l| may_take(b, &l.source, l.guid.as_deref(), &l.url))
 }
 
 /// The stable id of an article first stored from `c`: a hash of its dedup identity.
@@ -609,6 +613,10 @@ mod tests {
             assert_eq!(
                 without.content_source, without.sources[0],
                 "its next poll brings its text"
+            );
+            assert!(
+                !compatible(&rest, &off) && !compatible(&off, &rest),
+                "an import never joins them again"
             );
         }
     }
