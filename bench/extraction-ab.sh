@@ -9,21 +9,12 @@ aeb=../shared/corpora/articles/aeb
 before=$1 after=$2 rounds=${3:-4}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python3 - "$aeb" "$tmp" <<'PY'
-import gzip, json, os, sys
-aeb, tmp = sys.argv[1], sys.argv[2]
-gt = json.load(open(os.path.join(aeb, 'ground-truth.json')))
-with open(os.path.join(tmp, 'pages.tsv'), 'w') as f:
-    for key, v in gt.items():
-        path = os.path.join(tmp, key + '.html')
-        open(path, 'wb').write(gzip.open(os.path.join(aeb, 'html', key + '.html.gz')).read())
-        f.write(f"{path}\t{v.get('url') or 'http://example.com/'}\n")
-PY
+python3 bench/aeb-pages.py "$aeb" "$tmp"
 pages=$(wc -l < "$tmp/pages.tsv")
 run() {
   local bin=$1 start end
   start=$(date +%s.%N)
-  while IFS=$'\t' read -r path url; do
+  while IFS=$'\t' read -r _key path url; do
     "$bin" inspect "$path" --as article --json --url "$url" --content-type "text/html; charset=utf-8" > /dev/null 2>&1 || true
   done < "$tmp/pages.tsv"
   end=$(date +%s.%N)

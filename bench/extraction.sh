@@ -14,17 +14,7 @@ cargo build --release --quiet
 bin=target/release/gazette
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python3 - "$aeb" "$tmp" <<'PY'
-import gzip, json, os, sys
-aeb, tmp = sys.argv[1], sys.argv[2]
-gt = json.load(open(os.path.join(aeb, 'ground-truth.json')))
-with open(os.path.join(tmp, 'pages.tsv'), 'w') as f:
-    for key, v in gt.items():
-        raw = gzip.open(os.path.join(aeb, 'html', key + '.html.gz')).read()
-        path = os.path.join(tmp, key + '.html')
-        open(path, 'wb').write(raw)
-        f.write(f"{key}\t{path}\t{v.get('url') or 'http://example.com/'}\n")
-PY
+python3 bench/aeb-pages.py "$aeb" "$tmp"
 start=$(date +%s.%N)
 while IFS=$'\t' read -r key path url; do
   "$bin" inspect "$path" --as article --json --url "$url" --content-type "text/html; charset=utf-8" > "$tmp/$key.json" 2>/dev/null || echo '{}' > "$tmp/$key.json"

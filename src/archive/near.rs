@@ -12,7 +12,7 @@
 
 use super::*;
 use crate::model::{DedupMode, Match, MatchRule};
-use crate::normalize::near::{Signature, index_words, near_score};
+use crate::normalize::near::{Signature, index_words, swapped_name};
 
 /// The chunked tree of the `near` index.
 pub const TREE: &str = "near/c";
@@ -122,7 +122,10 @@ impl Archive {
 
     /// The article whose title is nearest `c`'s among those the near rule accepts (dated within
     /// the dedup window, another source's, no guard against it), and how it matched: the best
-    /// match only, so a chain of near titles never joins transitively beyond it.
+    /// match only, so a chain of near titles never joins transitively beyond it. The rule is
+    /// `normalize::near::near_score`, applied in two steps: the similarity of the story keys for
+    /// every title the index gives, then the swapped-name guard, which needs the title as its
+    /// source wrote it, for the best of them.
     pub(super) fn find_near(
         &self,
         c: &Candidate,
@@ -207,15 +210,10 @@ impl Archive {
             {
                 continue;
             }
+            // the rest of `near_score`: the swapped-name guard reads the titles as written
             let owner = merge::owner_of_key(&a, &title);
             let written = owner.and_then(|l| l.title.as_deref()).unwrap_or(&a.title);
-            if near_score(
-                (&sig, &c.title),
-                (&Signature::of(&title), written),
-                threshold,
-            )
-            .is_none()
-            {
+            if swapped_name(&c.title, written) {
                 continue;
             }
             // a title a source uses again and again ("Sector Update: Consumer") is a template,

@@ -531,11 +531,11 @@ impl Batch {
             let ids = self.by_title.entry(k.title.clone()).or_default();
             if !ids.contains(&id) {
                 ids.push(id.clone());
-                let words = self
-                    .words
-                    .entry(k.title.clone())
-                    .or_insert_with(|| crate::normalize::near::index_words(&k.title));
-                for w in words.iter() {
+                if !self.words.contains_key(&k.title) {
+                    let words = crate::normalize::near::index_words(&k.title);
+                    self.words.insert(k.title.clone(), words);
+                }
+                for w in self.words.get(&k.title).into_iter().flatten() {
                     self.near.entry(w.clone()).or_default().push((
                         k.title.clone(),
                         k.published,
