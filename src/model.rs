@@ -29,7 +29,7 @@ impl DateSource {
 }
 
 /// A media file attached to an entry (RSS `<enclosure>`, Atom `rel="enclosure"`, Media RSS).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Enclosure {
     pub url: String,
     #[serde(rename = "type")]
@@ -225,6 +225,10 @@ pub struct PollState {
     /// not be read, every entry skipped): the source shows "warning", not "ok".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_warning: Option<String>,
+    /// xxh3-128 of the last document that was read and stored (its bytes, content type, URL
+    /// and the source's settings): a `200` with the same bytes is handled like a `304`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_hash: Option<String>,
 }
 
 /// Consecutive failures after which a transiently failing source counts as "failing" (and an

@@ -93,9 +93,51 @@ pub fn identity(source: &str, identity: &str) -> Vec<u8> {
     [source.as_bytes(), &[0], identity.as_bytes()].concat()
 }
 
+/// An identity entry's value: the article id, then (when known) a 0 byte and the entry's
+/// fingerprint, 8 bytes big-endian (issue 21). Article ids are hex, so the 0 never occurs in one;
+/// values written before fingerprints (the id alone) still read.
+pub fn identity_value(id: &str, fingerprint: Option<u64>) -> Vec<u8> {
+    let mut v = Vec::with_capacity(id.len() + 9);
+    v.extend_from_slice(id.as_bytes());
+    if let Some(f) = fingerprint {
+        v.push(0);
+        v.extend_from_slice(&f.to_be_bytes());
+    }
+    v
+}
+
+/// The article id and the fingerprint an identity entry holds.
+pub fn identity_target(value: &[u8]) -> (String, Option<u64>) {
+    match value.iter().position(|&b| b == 0) {
+        Some(at) => (
+            String::from_utf8_lossy(&value[..at]).into_owned(),
+            value[at + 1..].try_into().ok().map(u64::from_be_bytes),
+        ),
+        None => (String::from_utf8_lossy(value).into_owned(), None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_values_carry_the_fingerprint_and_old_ones_still_read() {
+        for (id, fp) in [
+            ("0123abcd", Some(7u64)),
+            ("0123abcd", None),
+            ("", Some(0)),
+            ("ff", Some(u64::MAX)),
+        ] {
+            assert_eq!(
+                identity_target(&identity_value(id, fp)),
+                (id.to_string(), fp)
+            );
+        }
+        assert_eq!(identity_target(b"beef"), ("beef".to_string(), None));
+        // a damaged tail is no fingerprint, never a wrong one
+        assert_eq!(identity_target(b"beef\0\x01"), ("beef".to_string(), None));
+    }
 
     #[test]
     fn timestamps_sort_in_time_order_and_round_trip() {

@@ -172,7 +172,7 @@ impl Archive {
         }
         for item in self.identity.iter() {
             let (k, v) = item?;
-            let id = String::from_utf8_lossy(&v).into_owned();
+            let (id, _) = keys::identity_target(&v);
             if !ids.contains(&id) {
                 problems.push(format!(
                     "identity {:?} points to missing article {id}",
@@ -268,7 +268,7 @@ impl Archive {
         let mut dangling = Vec::new();
         for item in self.identity.iter() {
             let (k, v) = item?;
-            if !ids.contains(String::from_utf8_lossy(&v).as_ref()) {
+            if !ids.contains(&keys::identity_target(&v).0) {
                 dangling.push(Op::Del(Tree::Identity, k));
             }
         }

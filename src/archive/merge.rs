@@ -370,6 +370,7 @@ mod tests {
 
     fn cand(source: &str, title: &str, text: &str, published: &str) -> Candidate {
         Candidate {
+            fingerprint: None,
             source: source.into(),
             identity: format!("l:https://{source}/a"),
             guid: None,

@@ -652,6 +652,23 @@ impl Archive {
             .contains_key(&keys::identity(source, identity))
     }
 
+    /// The fingerprint stored with `source`'s entry of this identity, when the entry was stored
+    /// with one (issue 21: an entry read again with the same fingerprint is skipped).
+    pub fn entry_fingerprint(
+        &self,
+        source: &str,
+        identity: &str,
+    ) -> Result<Option<u64>, ArchiveError> {
+        let key = keys::identity(source, identity);
+        if !self.seen.may_hold(Kind::Identity, &key) {
+            return Ok(None);
+        }
+        Ok(self
+            .identity
+            .get(&key)?
+            .and_then(|v| keys::identity_target(&v).1))
+    }
+
     /// The newest `limit` source events, newest first.
     pub fn events(&self, limit: usize) -> Result<Vec<SourceEvent>, ArchiveError> {
         let mut out = Vec::new();

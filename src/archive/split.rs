@@ -89,14 +89,26 @@ impl Archive {
         let mut ops = Vec::new();
         index_ops(Some(&before), &rest, &mut ops);
         index_ops(None, &off, &mut ops);
-        // every identity of the source that led to the article leads to the new one
+        // every identity of the source that led to the article leads to the new one, without
+        // its fingerprint: the source's next poll reads those entries again (and not as an
+        // unchanged document), so the new article gets the source's own text and date
         let mut identities = 0;
         for item in self.identity.scan_prefix(&keys::source_prefix(source)) {
             let (key, value) = item?;
-            if value == before.id.as_bytes() {
-                ops.push(Op::Put(Tree::Identity, key, off.id.as_bytes().to_vec()));
+            if keys::identity_target(&value).0 == before.id {
+                let value = keys::identity_value(&off.id, None);
+                ops.push(Op::Put(Tree::Identity, key, value));
                 identities += 1;
             }
+        }
+        if let Some(mut state) = self.poll_state(source)?
+            && state.body_hash.take().is_some()
+        {
+            ops.push(Op::Put(
+                Tree::Sources,
+                source.as_bytes().to_vec(),
+                encode(&state)?,
+            ));
         }
         ops.push(Op::Put(
             Tree::Articles,

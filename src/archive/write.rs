@@ -208,8 +208,12 @@ impl Archive {
             index_ops_with(before, article, &mut ops, &batch.words);
             ops.push(Op::Put(Tree::Articles, id.as_bytes().to_vec(), bytes));
         }
-        for (key, id) in batch.identities {
-            ops.push(Op::Put(Tree::Identity, key, id.into_bytes()));
+        for (key, (id, fingerprint)) in batch.identities {
+            ops.push(Op::Put(
+                Tree::Identity,
+                key,
+                keys::identity_value(&id, fingerprint),
+            ));
         }
         for (poll, (counts, _)) in polls.iter().zip(&placed) {
             let mut state = poll.state.clone();
@@ -350,13 +354,16 @@ impl Archive {
             return Ok(Outcome::Unchanged);
         }
         let identity_key = keys::identity(&c.source, &c.identity);
-        let known = match batch.identities.get(&identity_key) {
-            Some(id) => Some(id.clone()),
-            None if !self.seen.may_hold(Kind::Identity, &identity_key) => None,
-            None => self
-                .identity
-                .get(&identity_key)?
-                .map(|v| String::from_utf8_lossy(&v).into_owned()),
+        let (known, stored_fingerprint) = match batch.identities.get(&identity_key) {
+            Some((id, f)) => (Some(id.clone()), *f),
+            None if !self.seen.may_hold(Kind::Identity, &identity_key) => (None, None),
+            None => match self.identity.get(&identity_key)? {
+                Some(v) => {
+                    let (id, f) = keys::identity_target(&v);
+                    (Some(id), f)
+                }
+                None => (None, None),
+            },
         };
         if let Some(id) = &known
             && self.is_tombstoned(id)?
@@ -368,6 +375,13 @@ impl Archive {
         {
             let merged = merge::merge(&existing, c, Relation::SameEntry, now);
             let changed = merged != existing;
+            if c.fingerprint.is_some() && c.fingerprint != stored_fingerprint {
+                // the entry as read changed (or was read before fingerprints): the next poll
+                // skips it only once its new fingerprint is stored
+                batch
+                    .identities
+                    .insert(identity_key, (id.clone(), c.fingerprint));
+            }
             batch.exact.remove(&id);
             batch.put(id, merged);
             return Ok(if changed {
@@ -393,7 +407,7 @@ impl Archive {
             let merged = merge::merge(&existing, c, Relation::SameStory(matched), now);
             batch.exact.remove(&id);
             batch.put(id.clone(), merged);
-            batch.identities.insert(identity_key, id);
+            batch.identities.insert(identity_key, (id, c.fingerprint));
             return Ok(Outcome::Duplicate);
         }
         let first = merge::article_id(&c.norm_title, c.published, 0);
@@ -406,7 +420,9 @@ impl Archive {
             batch.originals.insert(first.clone(), None);
             batch.exact.insert(first.clone(), guess.bytes);
             batch.put(first.clone(), guess.article);
-            batch.identities.insert(identity_key, first);
+            batch
+                .identities
+                .insert(identity_key, (first, c.fingerprint));
             return Ok(Outcome::New);
         }
         let mut attempt = 0;
@@ -419,7 +435,7 @@ impl Archive {
         };
         batch.originals.insert(id.clone(), None);
         batch.put(id.clone(), merge::create(c, id.clone(), now));
-        batch.identities.insert(identity_key, id);
+        batch.identities.insert(identity_key, (id, c.fingerprint));
         Ok(Outcome::New)
     }
 
@@ -506,7 +522,8 @@ pub(super) struct Batch {
     pub(super) articles: HashMap<String, Article>,
     /// The stored version (None for new ones), to compute index changes.
     originals: HashMap<String, Option<Article>>,
-    identities: HashMap<Vec<u8>, String>,
+    /// Identity key → the article it leads to and the entry's fingerprint, to be written.
+    identities: HashMap<Vec<u8>, (String, Option<u64>)>,
     /// What [`Archive::speculate`] prepared, by article id, until placing takes it.
     guesses: HashMap<String, Guess>,
     /// The stored form of each new article placed from a guess and not merged into since:

@@ -147,6 +147,15 @@ pub(super) fn poll(config: Config, only: Option<&str>) -> anyhow::Result<ExitCod
                     r.elapsed.as_millis()
                 )?;
             }
+            Ok(_) if r.unchanged => {
+                ok += 1;
+                writeln!(
+                    out,
+                    "{}: unchanged (200 with the bytes read last time, {} ms)",
+                    r.source,
+                    r.elapsed.as_millis()
+                )?;
+            }
             Ok(c) => {
                 ok += 1;
                 let warning = match &r.warning {

@@ -15,7 +15,7 @@ use super::AsArg;
 use super::commands::runtime;
 use crate::config;
 use crate::fetch::{Fetcher, Limits};
-use crate::poll::{Document, ReadAs, Reading, read_as as read_as_document};
+use crate::poll::{Document, ReadAs, Reader, Reading, read_as as read_as_document};
 
 pub(super) fn inspect(
     config_path: &Path,
@@ -73,15 +73,13 @@ pub(super) fn inspect(
         AsArg::Article => ReadAs::Article,
         AsArg::List => ReadAs::List,
     });
-    let doc = match read_as_document(
-        &body,
-        ct.as_deref(),
-        base_url.as_ref(),
-        "inspect",
+    let reader = Reader {
+        source: "inspect",
         tz,
         now,
-        how,
-    ) {
+        known: None,
+    };
+    let doc = match read_as_document(&body, ct.as_deref(), base_url.as_ref(), reader, how) {
         Ok(d) => d,
         Err(e) => return Err(anyhow::anyhow!("reading {target}: {e}")),
     };

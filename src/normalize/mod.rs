@@ -50,6 +50,9 @@ pub struct Candidate {
     pub date_method: Option<String>,
     /// What was cut to the [limits](MAX_TITLE_CHARS) of one article (shown by `inspect`).
     pub limited: Vec<&'static str>,
+    /// The [`fingerprint`] of the entry as read, stored with its identity so that the next
+    /// poll skips it while it stays the same (`None`: not taken, e.g. `inspect`).
+    pub fingerprint: Option<u64>,
 }
 
 /// The most one article holds, so that no entry can grow a record past what the archive reads
@@ -146,6 +149,38 @@ pub struct Origin<'a> {
     pub publisher: Option<&'a str>,
 }
 
+/// The identity [`normalize`] gives an entry, worked out without normalizing it: `g:` its guid
+/// (cut as [`Candidate::bounded`] cuts it), else `l:` its canonical link; `None` for an entry
+/// known only by its title (its identity needs the whole title work).
+pub fn identity_of(entry: &Entry, origin: Origin<'_>) -> Option<String> {
+    match &entry.guid {
+        Some(g) => Some(format!(
+            "g:{}",
+            g.chars().take(MAX_SHORT_FIELD_CHARS).collect::<String>()
+        )),
+        None => Some(format!(
+            "l:{}",
+            clean_url(entry.link.as_deref()?, origin.base)?
+        )),
+    }
+}
+
+/// A fingerprint of an entry as read, before any normalizing: every field, and what else
+/// [`normalize`] reads (the origin, and `context`: the source's settings and gazette's
+/// version, which the caller hashes once per poll). Two entries with one fingerprint normalize
+/// to the same candidate, so an entry whose fingerprint is stored with its identity is skipped
+/// by the next poll (issue 21); a change to any field changes it. xxh3, 64 bits: a collision
+/// between an entry and its own next version is a chance of 2^-64.
+pub fn fingerprint(entry: &Entry, origin: Origin<'_>, context: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(context);
+    entry.hash(&mut h);
+    origin.source.hash(&mut h);
+    origin.base.map(Url::as_str).hash(&mut h);
+    origin.publisher.hash(&mut h);
+    h.finish()
+}
+
 /// Normalizes one entry. `None` when the entry has nothing to be an article of (no title, no
 /// text and no link).
 pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Option<Candidate> {
@@ -222,6 +257,7 @@ pub fn normalize(entry: &Entry, origin: Origin<'_>, now: DateTime<Utc>) -> Optio
     };
     Some(
         Candidate {
+            fingerprint: None,
             source: origin.source.to_string(),
             identity,
             guid: entry.guid.clone(),
@@ -554,5 +590,162 @@ mod tests {
         );
         e.title = None;
         assert_eq!(normalize(&e, origin, now), None);
+    }
+
+    /// The fingerprint decides whether a poll reads an entry again: a change to any field of
+    /// the entry, or to its origin, or to the settings context, must change it.
+    #[test]
+    fn a_change_to_any_field_changes_the_fingerprint() {
+        let base = Url::parse("https://x.org/feed").expect("url");
+        let origin = Origin {
+            source: "s",
+            base: Some(&base),
+            publisher: Some("X"),
+        };
+        let entry = Entry {
+            guid: Some("g1".into()),
+            title: Some("Title".into()),
+            link: Some("https://x.org/a".into()),
+            published: Some("2026-01-01T00:00:00Z".parse().expect("date")),
+            authors: vec!["A".into()],
+            summary_html: Some("<p>s</p>".into()),
+            categories: vec!["c".into()],
+            ..Entry::default()
+        };
+        let at: DateTime<Utc> = "2026-01-02T00:00:00Z".parse().expect("date");
+        type Mutation = Box<dyn Fn(&mut Entry)>;
+        let mutations: Vec<(&str, Mutation)> = vec![
+            ("guid", Box::new(|e| e.guid = Some("g2".into()))),
+            ("guid removed", Box::new(|e| e.guid = None)),
+            ("title", Box::new(|e| e.title = Some("Title!".into()))),
+            ("title_is_plain", Box::new(|e| e.title_is_plain = true)),
+            (
+                "link",
+                Box::new(|e| e.link = Some("https://x.org/b".into())),
+            ),
+            ("published", Box::new(move |e| e.published = Some(at))),
+            (
+                "published_local",
+                Box::new(move |e| e.published_local = Some(at.fixed_offset())),
+            ),
+            (
+                "published_from_page",
+                Box::new(|e| e.published_from_page = true),
+            ),
+            (
+                "date_method",
+                Box::new(|e| e.date_method = Some("meta".into())),
+            ),
+            ("updated", Box::new(move |e| e.updated = Some(at))),
+            ("authors", Box::new(|e| e.authors.push("B".into()))),
+            (
+                "author_emails",
+                Box::new(|e| e.author_emails.push("b@x.org".into())),
+            ),
+            (
+                "summary_html",
+                Box::new(|e| e.summary_html = Some("<p>t</p>".into())),
+            ),
+            (
+                "content_html",
+                Box::new(|e| e.content_html = Some("<p>s</p>".into())),
+            ),
+            (
+                "content_text",
+                Box::new(|e| e.content_text = Some("s".into())),
+            ),
+            ("categories", Box::new(|e| e.categories = vec!["d".into()])),
+            (
+                "enclosures",
+                Box::new(|e| {
+                    e.enclosures.push(Enclosure {
+                        url: "https://x.org/a.mp3".into(),
+                        r#type: None,
+                        length: None,
+                        duration: None,
+                    })
+                }),
+            ),
+            ("language", Box::new(|e| e.language = Some("en".into()))),
+            (
+                "image",
+                Box::new(|e| e.image = Some("https://x.org/i.png".into())),
+            ),
+            // a field's text moving to the next field is a change too
+            (
+                "authors regrouped",
+                Box::new(|e| e.authors = vec!["".into(), "A".into()]),
+            ),
+        ];
+        let fp = fingerprint(&entry, origin, 1);
+        assert_eq!(fp, fingerprint(&entry.clone(), origin, 1), "deterministic");
+        for (field, mutate) in &mutations {
+            let mut changed = entry.clone();
+            mutate(&mut changed);
+            assert_ne!(fingerprint(&changed, origin, 1), fp, "{field}");
+        }
+        let other = Url::parse("https://x.org/other").expect("url");
+        for (what, o) in [
+            (
+                "source",
+                Origin {
+                    source: "t",
+                    ..origin
+                },
+            ),
+            (
+                "base",
+                Origin {
+                    base: Some(&other),
+                    ..origin
+                },
+            ),
+            (
+                "publisher",
+                Origin {
+                    publisher: None,
+                    ..origin
+                },
+            ),
+        ] {
+            assert_ne!(fingerprint(&entry, o, 1), fp, "{what}");
+        }
+        assert_ne!(fingerprint(&entry, origin, 2), fp, "settings context");
+    }
+
+    #[test]
+    fn identity_of_is_the_identity_normalize_gives() {
+        let base = Url::parse("https://x.org/feed/").expect("url");
+        let origin = Origin {
+            source: "s",
+            base: Some(&base),
+            publisher: None,
+        };
+        let long = "g".repeat(MAX_SHORT_FIELD_CHARS + 20);
+        let cases = [
+            (Some("tag:x,2016:1"), Some("a?utm_source=x&id=2")),
+            (None, Some("a?utm_source=x&id=2")),
+            (None, Some("https://y.org/b#frag")),
+            (Some(long.as_str()), None),
+        ];
+        for (guid, link) in cases {
+            let e = Entry {
+                title: Some("A title".into()),
+                guid: guid.map(Into::into),
+                link: link.map(Into::into),
+                ..Entry::default()
+            };
+            let c = normalize(&e, origin, Utc::now()).expect("candidate");
+            assert_eq!(
+                identity_of(&e, origin),
+                Some(c.identity),
+                "{guid:?} {link:?}"
+            );
+        }
+        let by_title = Entry {
+            title: Some("A title".into()),
+            ..Entry::default()
+        };
+        assert_eq!(identity_of(&by_title, origin), None);
     }
 }

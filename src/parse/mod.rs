@@ -54,8 +54,9 @@ pub struct FeedMeta {
     pub ttl: Option<std::time::Duration>,
 }
 
-/// One item as the source published it: HTML still raw, links still as written.
-#[derive(Debug, Clone, Default)]
+/// One item as the source published it: HTML still raw, links still as written. `Hash`: its
+/// fingerprint tells an entry that changed in any way from one that did not (issue 21).
+#[derive(Debug, Clone, Default, Hash)]
 pub struct Entry {
     /// The entry's own id (RSS guid, Atom id, JSON Feed id); never a generated one.
     pub guid: Option<String>,

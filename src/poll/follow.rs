@@ -8,13 +8,13 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use url::Url;
 
-use super::read::{Document, ReadAs, Reading, read_as};
+use super::read::{Document, Known, ReadAs, Reader, Reading, read_as};
 use super::workers::Workers;
 use super::{PollError, PollReport};
 use crate::archive::Archive;
 use crate::config::Source;
 use crate::extract::{FoundLink, PageArticle};
-use crate::fetch::{Fetcher, HostLimits, Limits};
+use crate::fetch::{Fetched, Fetcher, HostLimits, Limits};
 use crate::normalize::{Candidate, Origin, normalize};
 
 /// What fetching pages for one poll of one source needs.
@@ -33,12 +33,17 @@ pub(super) struct Follow<'a> {
 pub(super) async fn blocking_read(
     workers: &Workers,
     source: &Source,
-    body: Vec<u8>,
-    content_type: Option<String>,
-    url: Url,
+    fetched: Fetched,
     now: DateTime<Utc>,
     how: Option<ReadAs>,
+    known: Option<Known>,
 ) -> Result<Document, PollError> {
+    let Fetched {
+        body,
+        content_type,
+        url,
+        ..
+    } = fetched;
     let id = source.id.clone();
     let tz = source.timezone;
     let shown = url.to_string();
@@ -47,13 +52,17 @@ pub(super) async fn blocking_read(
         .on_cpu(move || {
             let started = super::read::thread_cpu_time();
             let inflated = crate::decode::inflate_within(&body, limit)?;
+            let reader = Reader {
+                source: &id,
+                tz,
+                now,
+                known: known.as_ref(),
+            };
             let doc = read_as(
                 inflated.as_deref().unwrap_or(&body),
                 content_type.as_deref(),
                 Some(&url),
-                &id,
-                tz,
-                now,
+                reader,
                 how,
             )?;
             // a budget checked after the fact: a parse cannot be stopped half-way, but a
@@ -97,18 +106,7 @@ async fn fetch_article(cx: &Follow<'_>, url: &Url) -> Result<PageArticle, PollEr
             .ok_or(PollError::Shutdown)?;
         links.get(url, limits).await?
     };
-    let final_url = fetched.url.clone();
-    match blocking_read(
-        workers,
-        source,
-        fetched.body,
-        fetched.content_type,
-        final_url,
-        now,
-        Some(ReadAs::Article),
-    )
-    .await?
-    {
+    match blocking_read(workers, source, fetched, now, Some(ReadAs::Article), None).await? {
         Document::Article { page, .. } => Ok(*page),
         _ => Err(PollError::NotAnArticle {
             url: url.to_string(),
@@ -212,7 +210,10 @@ pub(super) async fn with_full_text(
         .entries
         .iter()
         .enumerate()
-        .filter(|(_, e)| e.content_html.is_none() && !known(e))
+        .filter(|(i, e)| {
+            e.content_html.is_none() && !reading.unchanged.get(*i).copied().unwrap_or(false)
+        })
+        .filter(|(_, e)| !known(e))
         .filter_map(|(i, e)| Some((i, Url::parse(e.link.as_deref()?).ok()?)))
         .collect();
     let pages: Vec<(usize, Result<PageArticle, PollError>)> = futures_util::stream::iter(wanted)
@@ -243,10 +244,18 @@ pub(super) async fn with_full_text(
             .as_deref()
             .or(reading.feed.meta.title.as_deref()),
     };
+    // entries the first reading skipped as unchanged stay skipped; the others keep the
+    // fingerprint of the entry as the feed gave it (before its page's body was added)
     reading
         .feed
         .entries
         .iter()
-        .filter_map(|e| normalize(e, origin, now))
+        .enumerate()
+        .filter(|(i, _)| !reading.unchanged.get(*i).copied().unwrap_or(false))
+        .filter_map(|(i, e)| {
+            let mut c = normalize(e, origin, now)?;
+            c.fingerprint = reading.fingerprints.get(i).copied().flatten();
+            Some(c)
+        })
         .collect()
 }

@@ -24,7 +24,7 @@ use crate::model::{EventKind, PollState, SourceEvent};
 use crate::schedule::{Hints, next_delay, with_jitter};
 use crate::secrets::{redact_str, redact_text};
 use follow::{Follow, blocking_read, list_articles, with_full_text};
-pub use read::{Document, ReadAs, ReadError, Reading, read_as, read_document};
+pub use read::{Document, Known, ReadAs, ReadError, Reader, Reading, read_as, read_document};
 use workers::{JobError, Store, Workers};
 
 /// Why a poll failed.
@@ -136,6 +136,10 @@ pub struct PollReport {
     pub skipped: usize,
     /// What was wrong with a document that parsed (see [`Reading::warning`]).
     pub warning: Option<String>,
+    /// A `200` brought the bytes the last stored poll read: handled like a `304` (issue 21).
+    pub unchanged: bool,
+    /// Entries stored before exactly as the document has them now: not read again.
+    pub unchanged_entries: usize,
 }
 
 /// Everything a poll needs besides the source; shared by `poll`, the daemon and the benches.
@@ -313,6 +317,8 @@ impl Poller {
             gone: false,
             skipped: 0,
             warning: None,
+            unchanged: false,
+            unchanged_entries: 0,
         };
         if state.is_gone_at(source.url.as_str()) {
             report.gone = true;
@@ -348,6 +354,7 @@ impl Poller {
             use crate::telemetry as t;
             let outcome_label = match (&outcome, report.not_modified, report.gone) {
                 (Ok(_), true, _) => "not_modified",
+                (Ok(_), false, _) if report.unchanged => "unchanged",
                 (Ok(_), false, _) => "ok",
                 (Err(_), _, true) => "gone",
                 (Err(PollError::LowDisk { .. }), _, false) => "deferred",
@@ -488,8 +495,9 @@ impl Poller {
             }
             tracing::warn!(source = %source.id, "{w}");
         }
-        // a 304 says the document is the one read before: its warning still stands
-        if !report.not_modified {
+        // a 304 (or the same bytes) says the document is the one read before: its warning
+        // still stands
+        if !report.not_modified && !report.unchanged {
             state.last_warning = report.warning.clone();
         }
         state.last_success = Some(now);
@@ -584,9 +592,36 @@ impl Poller {
             self.note(&source.id, state.clone(), events).await?;
             return Ok(Counts::default());
         }
+        let settings = read::settings_hash(source);
+        let body_hash = document_hash(settings, &fetched);
+        if state.body_hash.as_deref() == Some(body_hash.as_str()) {
+            // The same bytes as the document read and stored last time (a server that ignores
+            // validators, or regenerates them): nothing to read or store. Everything else is
+            // what any 200 does: RFC 9110 §8.8, its validators replace the stored ones (one it
+            // does not carry no longer applies), and the due time and counters are refreshed.
+            state.etag = fetched.etag.clone();
+            state.last_modified = fetched.last_modified.clone();
+            state.validators_url = Some(url.to_string());
+            state.not_modified = 0;
+            state.last_new = 0;
+            state.last_duplicate = 0;
+            state.last_updated = 0;
+            report.unchanged = true;
+            // the stored copy's TTL still holds
+            hints.ttl = state.ttl_secs.map(Duration::from_secs);
+            let events = Self::succeed(live, source, state, report, hints, prev_failures, now);
+            self.note(&source.id, state.clone(), events).await?;
+            return Ok(Counts::default());
+        }
         let links = Fetcher::for_links(&source.user_agent, source.url.host_str())?;
         let (etag, last_modified) = (fetched.etag.clone(), fetched.last_modified.clone());
         let page_url = fetched.url.clone();
+        let known = Known {
+            archive: Arc::clone(&self.archive),
+            context: settings,
+        };
+        // the document's hash is kept only when the poll read all of it from these bytes
+        let mut whole = true;
         let how = match source.kind {
             SourceKind::Feed => Some(ReadAs::Feed),
             SourceKind::Html => Some(ReadAs::List),
@@ -595,11 +630,10 @@ impl Poller {
         let doc = blocking_read(
             &self.workers,
             source,
-            fetched.body,
-            fetched.content_type,
-            page_url.clone(),
+            fetched,
             now,
             how,
+            Some(known.clone()),
         )
         .await?;
         let doc = match doc {
@@ -623,14 +657,15 @@ impl Poller {
                         .map_err(PollError::Advertised)?
                 };
                 report.bytes += fetched.body.len();
+                // the page may stay the same while the feed it advertises changes
+                whole = false;
                 blocking_read(
                     &self.workers,
                     source,
-                    fetched.body,
-                    fetched.content_type,
-                    fetched.url,
+                    fetched,
                     now,
                     Some(ReadAs::Feed),
+                    Some(known),
                 )
                 .await?
             }
@@ -653,7 +688,10 @@ impl Poller {
             now,
         };
         let mut candidates = match doc {
-            Document::Feed(reading) => with_full_text(&follow, reading, report).await,
+            Document::Feed(reading) => {
+                report.unchanged_entries = reading.unchanged_count();
+                with_full_text(&follow, reading, report).await
+            }
             Document::List { decoded, .. } => {
                 let found = extract::links(
                     &decoded.text,
@@ -688,7 +726,9 @@ impl Poller {
                 "more entries than max_entries; the oldest were skipped"
             );
         }
-        report.entries = candidates.len();
+        report.entries = candidates.len() + report.unchanged_entries;
+        // pages that could not be fetched are tried again by the next poll, same bytes or not
+        state.body_hash = (whole && report.article_errors.is_empty()).then_some(body_hash);
         // A 200 replaces both validators: one it does not carry no longer applies.
         state.etag = etag;
         state.last_modified = last_modified;
@@ -744,8 +784,27 @@ impl Poller {
         state.last_new = counts.new;
         state.last_duplicate = counts.duplicate;
         state.last_updated = counts.updated;
+        let mut counts = counts;
+        counts.unchanged += u32::try_from(report.unchanged_entries).unwrap_or(u32::MAX);
         Ok(counts)
     }
+}
+
+/// xxh3-128 of a fetched document as reading sees it: the source's [settings
+/// hash](read::settings_hash), the content type (it may name the charset), the final URL
+/// (relative links resolve against it) and the bytes. Hex, for the poll state.
+fn document_hash(settings: u64, fetched: &crate::fetch::Fetched) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::with_seed(settings);
+    for part in [
+        fetched.content_type.as_deref().unwrap_or("").as_bytes(),
+        b"\n",
+        fetched.url.as_str().as_bytes(),
+        b"\n",
+    ] {
+        h.update(part);
+    }
+    h.update(&fetched.body);
+    format!("{:032x}", h.digest128())
 }
 
 /// What one poll is made under: the configuration in force, the source, the failures before

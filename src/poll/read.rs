@@ -1,14 +1,17 @@
 //! Reading one document the way a poll reads it, shared with `inspect`: bytes → UTF-8 → a feed,
 //! an article page or a list page → candidates. CPU only: callers run it off the async threads.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use url::Url;
 
+use crate::archive::Archive;
 use crate::decode::{Decoded, decode};
 use crate::extract::{self, FoundLink, LinkError, PageArticle};
-use crate::normalize::{Candidate, Origin, normalize};
-use crate::parse::{ParseError, ParsedFeed, Skipped, parse_feed};
+use crate::normalize::{Candidate, Origin, fingerprint, identity_of, normalize};
+use crate::parse::{Entry, ParseError, ParsedFeed, Skipped, parse_feed};
 
 /// Why a document could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,59 @@ pub struct Reading {
     pub decoded: Decoded,
     pub feed: ParsedFeed,
     pub candidates: Vec<Candidate>,
+    /// Per entry of `feed`: stored before exactly as read now ([`Known`]), so not normalized.
+    pub unchanged: Vec<bool>,
+    /// Per entry of `feed`: its [`fingerprint`] (`None` when read without [`Known`]).
+    pub fingerprints: Vec<Option<u64>>,
+}
+
+impl Reading {
+    /// How many entries were skipped as unchanged.
+    pub fn unchanged_count(&self) -> usize {
+        self.unchanged.iter().filter(|&&u| u).count()
+    }
+}
+
+/// Who reads a document, and when: the source (labels, identities), the zone its dates
+/// without an offset are in, the time, and what it stored before ([`Known`]; `None`: read every
+/// entry, as `inspect` does).
+#[derive(Clone, Copy)]
+pub struct Reader<'a> {
+    pub source: &'a str,
+    pub tz: Option<Tz>,
+    pub now: DateTime<Utc>,
+    pub known: Option<&'a Known>,
+}
+
+/// What lets a poll skip the entries it stored before, unchanged (issue 21): their fingerprints
+/// are stored with their identities.
+#[derive(Clone)]
+pub struct Known {
+    pub archive: Arc<Archive>,
+    /// [`settings_hash`] of the source: part of every fingerprint.
+    pub context: u64,
+}
+
+impl Known {
+    /// Whether the entry, with this fingerprint, is stored as it is.
+    pub fn holds(&self, entry: &Entry, origin: Origin<'_>, fingerprint: u64) -> bool {
+        identity_of(entry, origin).is_some_and(|identity| {
+            // an index that cannot be read skips nothing: the entry is read as usual
+            self.archive
+                .entry_fingerprint(origin.source, &identity)
+                .ok()
+                .flatten()
+                == Some(fingerprint)
+        })
+    }
+}
+
+/// A hash of everything besides a document's bytes that decides what reading it stores: the
+/// source's settings (its kind, zone, filters, `full_text`, …) and gazette's version. A changed
+/// setting, or a new gazette, reads every document and entry again.
+pub fn settings_hash(source: &crate::config::Source) -> u64 {
+    let settings = format!("{source:?}\n{}", env!("CARGO_PKG_VERSION"));
+    xxhash_rust::xxh3::xxh3_64(settings.as_bytes())
 }
 
 /// How to read a document (`inspect --as`); `None` lets gazette decide.
@@ -97,7 +153,7 @@ pub fn read_document(
 ) -> Result<Reading, crate::parse::ParseError> {
     let decoded = decode(body, content_type);
     let feed = parse_feed(&decoded.text, url, tz.unwrap_or(Tz::UTC))?;
-    Ok(normalized(decoded, feed, source, url, now))
+    Ok(normalized(decoded, feed, source, url, now, None))
 }
 
 fn normalized(
@@ -106,6 +162,7 @@ fn normalized(
     source: &str,
     url: Option<&Url>,
     now: DateTime<Utc>,
+    known: Option<&Known>,
 ) -> Reading {
     let mut feed = feed;
     let title = feed.meta.title.clone();
@@ -114,10 +171,23 @@ fn normalized(
         base: url,
         publisher: title.as_deref(),
     };
-    let mut candidates = Vec::with_capacity(feed.entries.len());
+    let n = feed.entries.len();
+    let (mut candidates, mut unchanged, mut fingerprints) =
+        (Vec::with_capacity(n), vec![false; n], vec![None; n]);
     for (index, e) in feed.entries.iter().enumerate() {
+        let fp = known.map(|k| fingerprint(e, origin, k.context));
+        if let (Some(k), Some(f)) = (known, fp)
+            && k.holds(e, origin, f)
+        {
+            unchanged[index] = true;
+            continue;
+        }
+        fingerprints[index] = fp;
         match normalize(e, origin, now) {
-            Some(c) => candidates.push(c),
+            Some(mut c) => {
+                c.fingerprint = fp;
+                candidates.push(c);
+            }
             None => feed.skipped.push(Skipped {
                 index,
                 reason: "no title, link, guid or content",
@@ -128,6 +198,8 @@ fn normalized(
         decoded,
         feed,
         candidates,
+        unchanged,
+        fingerprints,
     }
 }
 
@@ -143,7 +215,7 @@ impl Reading {
                     .to_string()
             });
         }
-        if self.candidates.is_empty() {
+        if self.candidates.is_empty() && self.unchanged_count() == 0 {
             let reason = self.feed.skipped.first().map_or("", |s| s.reason);
             return Some(format!(
                 "all {entries} entries were skipped ({reason}); nothing was stored"
@@ -197,15 +269,23 @@ pub fn read_as(
     body: &[u8],
     content_type: Option<&str>,
     url: Option<&Url>,
-    source: &str,
-    tz: Option<Tz>,
-    now: DateTime<Utc>,
+    reader: Reader<'_>,
     how: Option<ReadAs>,
 ) -> Result<Document, ReadError> {
+    let Reader {
+        source,
+        tz,
+        now,
+        known,
+    } = reader;
     let decoded = decode(body, content_type);
     if matches!(how, None | Some(ReadAs::Feed | ReadAs::FeedOrList)) {
         match parse_feed(&decoded.text, url, tz.unwrap_or(Tz::UTC)) {
-            Ok(feed) => return Ok(Document::Feed(normalized(decoded, feed, source, url, now))),
+            Ok(feed) => {
+                return Ok(Document::Feed(normalized(
+                    decoded, feed, source, url, now, known,
+                )));
+            }
             Err(e) if how == Some(ReadAs::Feed) => return Err(e.into()),
             Err(e)
                 if !crate::parse::looks_like_html(&decoded.text)
@@ -253,5 +333,96 @@ pub fn read_as(
                 Ok(article)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PollState;
+
+    fn item(guid: &str, text: &str) -> String {
+        format!(
+            "<item><title>Story {guid}</title><guid>{guid}</guid><description>{text}</description>\
+             <pubDate>Wed, 04 May 2016 15:00:36 +0800</pubDate></item>"
+        )
+    }
+
+    fn doc(items: &[String]) -> Vec<u8> {
+        format!(
+            "<rss version=\"2.0\"><channel><title>W</title>{}</channel></rss>",
+            items.concat()
+        )
+        .into_bytes()
+    }
+
+    /// Issue 21: an entry stored with the fingerprint it has now is skipped before normalizing;
+    /// one that changed, one never stored and any entry under other settings are read.
+    #[test]
+    fn entries_stored_as_they_are_are_skipped_and_the_others_are_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = Arc::new(
+            Archive::open(&dir.path().join("a"), std::time::Duration::from_secs(3600))
+                .expect("open"),
+        );
+        let url = Url::parse("http://wire.example/feed.rss").expect("url");
+        let now = Utc::now();
+        let read = |body: &[u8], context: u64| {
+            let known = Known {
+                archive: Arc::clone(&archive),
+                context,
+            };
+            let reader = Reader {
+                source: "s",
+                tz: None,
+                now,
+                known: Some(&known),
+            };
+            match read_as(body, None, Some(&url), reader, Some(ReadAs::Feed)) {
+                Ok(Document::Feed(r)) => r,
+                other => panic!("not a feed: {other:?}"),
+            }
+        };
+        let v1 = doc(&[item("a", "one"), item("b", "two"), item("c", "three")]);
+        let first = read(&v1, 7);
+        assert_eq!(first.candidates.len(), 3);
+        assert!(first.candidates.iter().all(|c| c.fingerprint.is_some()));
+        assert_eq!(first.unchanged, vec![false; 3]);
+        archive
+            .ingest(
+                "s",
+                &first.candidates,
+                &PollState::default(),
+                now,
+                &|_| Vec::new(),
+                &[],
+            )
+            .expect("stored");
+
+        let again = read(&v1, 7);
+        assert!(again.candidates.is_empty());
+        assert_eq!(again.unchanged, vec![true; 3]);
+        assert_eq!(again.warning(), None, "unchanged is not 'nothing to store'");
+
+        let v2 = doc(&[
+            item("a", "one"),
+            item("b", "two, edited"),
+            item("d", "four"),
+        ]);
+        let changed = read(&v2, 7);
+        let read_again: Vec<&str> = changed
+            .candidates
+            .iter()
+            .map(|c| c.identity.as_str())
+            .collect();
+        assert_eq!(read_again, ["g:b", "g:d"]);
+        assert_eq!(changed.unchanged, vec![true, false, false]);
+
+        // other settings (a changed source, another gazette): every entry is read again
+        assert_eq!(read(&v1, 8).candidates.len(), 3);
+        // inspect reads without the archive: nothing skipped, no fingerprints
+        let plain = read_document(&v1, None, Some(&url), "s", None, now).expect("feed");
+        assert_eq!(plain.candidates.len(), 3);
+        assert!(plain.candidates.iter().all(|c| c.fingerprint.is_none()));
     }
 }

@@ -136,7 +136,21 @@ fn same_story_in_rss_atom_and_json_feed_is_one_article() {
     assert!(!s(&park["html"]).contains("script"), "{}", park["html"]);
     assert_eq!(s(&park["text"]), "The park will host 200 start-ups.");
 
-    // A second poll of unchanged feeds changes nothing.
+    // A second poll of unchanged feeds changes nothing: regenerated documents (a trailing
+    // newline here) with the same entries, whose entries are skipped as unchanged…
+    for (path, ct, name) in [
+        ("/wire.rss", "application/rss+xml", "same-story.rss"),
+        (
+            "/haidian.atom",
+            "application/atom+xml; charset=utf-8",
+            "same-story.atom",
+        ),
+        ("/daily.json", "application/feed+json", "same-story.json"),
+    ] {
+        let mut bytes = fixture(name);
+        bytes.push(b'\n');
+        server.route(path, Reply::ok(ct, bytes));
+    }
     let second = home.run(&["poll"]);
     assert_eq!(second.code, 0, "{}", second.stderr);
     assert!(
@@ -151,6 +165,17 @@ fn same_story_in_rss_atom_and_json_feed_is_one_article() {
         again.stdout, listed.stdout,
         "a second poll must not change any article"
     );
+    // …and the same bytes once more, which are not read at all
+    let third = home.run(&["poll"]);
+    for id in ["wire", "haidian", "daily"] {
+        assert!(
+            third.stdout.contains(&format!("{id}: unchanged (200")),
+            "{}",
+            third.stdout
+        );
+    }
+    let again = home.run(&["articles", "--json", "--limit", "100"]);
+    assert_eq!(again.stdout, listed.stdout);
 
     // --source reads the per-source index
     let wire = home
@@ -267,6 +292,10 @@ fn entries_without_guid_or_link_do_not_duplicate_across_polls() {
     );
     let home = Gazette::new(&source("noid", &server.url("/noid.xml"), ""));
     assert!(home.run(&["poll"]).stdout.contains("2 new"));
+    // the feed regenerated (other bytes, the same entries): its entries are read again
+    let mut bytes = fixture("gaps/no-id.xml");
+    bytes.extend_from_slice(b"\n\n");
+    server.route("/noid.xml", Reply::ok("application/rss+xml", bytes));
     let run = home.run(&["poll"]);
     assert!(
         run.stdout

@@ -673,6 +673,17 @@ fn a_feed_whose_items_all_fail_is_a_warning_on_every_surface() {
             .is_some_and(|w| w.contains("no title, link, guid or content")),
         "{status}"
     );
+    // the same bytes again (issue 21: not read again) are the same document: still a warning
+    let again = home.run(&["poll"]);
+    assert!(
+        again.stdout.contains("empty: unchanged (200"),
+        "{}",
+        again.stdout
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&home.run(&["status", "--json"]).stdout).expect("json");
+    assert_eq!(state(&status, "wrapped")["state"], "warning", "{status}");
+    assert_eq!(state(&status, "empty")["state"], "warning", "{status}");
 
     // inspect says which entries it skipped and why
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

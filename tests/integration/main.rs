@@ -15,4 +15,5 @@ mod pages;
 mod polling;
 mod publish;
 mod service;
+mod steady;
 mod topics;

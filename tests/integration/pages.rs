@@ -104,7 +104,13 @@ fn list_page_becomes_clean_articles_and_pages_are_fetched_once() {
     ] {
         assert_eq!(server.hits(path), 0, "{path} was fetched");
     }
-    // a second poll reads the list page again but no article page
+    // a second poll reads the list page again (a new visitor counter) but no article page
+    let mut page = fixture("site/index.html");
+    page.extend_from_slice(b"<!-- visitors: 1001 -->");
+    server.route(
+        "/science/index.html",
+        Reply::ok("text/html; charset=utf-8", page),
+    );
     let run = home.run(&["poll"]);
     assert!(
         run.stdout
@@ -112,7 +118,14 @@ fn list_page_becomes_clean_articles_and_pages_are_fetched_once() {
         "{}",
         run.stdout
     );
-    assert_eq!(server.hits("/science/index.html"), 2);
+    // the same bytes once more: not read at all
+    let run = home.run(&["poll"]);
+    assert!(
+        run.stdout.contains("haidian-science: unchanged (200"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(server.hits("/science/index.html"), 3);
     assert_eq!(
         server.hits("/science/2016-05/04/content_1.htm"),
         1,
