@@ -157,10 +157,15 @@ def du(path):
                               text=True).stdout.split()[0])
 
 
-def start_nginx(work, root):
+def start_nginx(work, root, plain_root=None):
     """nginx on a free loopback port serving `root` (its files under `work`/nginx), stopped at
-    exit; returns the port."""
+    exit; returns the port. With `plain_root`, also a second port serving it with no validators
+    at all (no ETag, If-Modified-Since ignored: every request a 200), as many servers do;
+    returns both ports then."""
     port = free_port()
+    plain_port = free_port() if plain_root else None
+    plain = (f"server {{ listen 127.0.0.1:{plain_port}; root {plain_root}; keepalive_requests 1000000; "
+             "etag off; if_modified_since off; }") if plain_root else ""
     os.makedirs(f"{work}/nginx/logs", exist_ok=True)
     open(f"{work}/nginx.conf", "w").write(f"""
 worker_processes 1;
@@ -175,12 +180,31 @@ http {{
   client_body_temp_path {work}/nginx; proxy_temp_path {work}/nginx; fastcgi_temp_path {work}/nginx;
   uwsgi_temp_path {work}/nginx; scgi_temp_path {work}/nginx;
   server {{ listen 127.0.0.1:{port}; root {root}; keepalive_requests 1000000; }}
+  {plain}
 }}
 """)
     subprocess.run(["nginx", "-c", f"{work}/nginx.conf", "-p", f"{work}/nginx"], check=True)
     atexit.register(lambda: subprocess.run(["nginx", "-c", f"{work}/nginx.conf", "-p", f"{work}/nginx", "-s", "stop"],
                                            capture_output=True))
-    return port
+    return (port, plain_port) if plain_root else port
+
+
+def trickle(src, dst, feeds, r):
+    """The farm `src` after `r` rounds of trickle: each feed has dropped its `r` oldest items
+    and gained `r` new ones (at the top, as feeds list them). Written to `dst`."""
+    os.makedirs(dst, exist_ok=True)
+    for i in range(feeds):
+        doc = open(f"{src}/f{i}.xml").read()
+        head, _, rest = doc.partition("<item>")
+        items = ("<item>" + rest).split("</item>")
+        tail = items.pop()  # "</channel></rss>"
+        items = [x + "</item>" for x in items][r:]
+        new = [f"<item><title>Feed {i} late story {n}: patent office opens a new district desk</title>"
+               f"<link>http://farm.example/f/{i}/late{n}</link><guid isPermaLink=\"false\">farm-late-{i}-{n}</guid>"
+               f"<pubDate>Sat, 07 Mar 2026 {n % 24:02d}:{i % 60:02d}:00 +0000</pubDate>"
+               f"<description><![CDATA[<p>A late story {n} of feed {i}, about patents and parks.</p>]]>"
+               f"</description></item>" for n in range(r)]
+        open(f"{dst}/f{i}.xml", "w").write(head + "".join(reversed(new)) + "".join(items) + tail)
 
 
 def write_config(path, sources, port, topic_limit=50, concurrency=16, extra_sources=()):
@@ -238,7 +262,11 @@ def main():
     os.makedirs(f"{www}/static", exist_ok=True)
     subprocess.run(["chmod", "-R", "a+rX", work], check=True)
     os.chmod(work, 0o755)
-    nport = start_nginx(work, www)
+    # the "plain" server (no validators) serves www-plain/a, a link switched from the farm to its
+    # trickled versions (nginx follows links)
+    os.makedirs(f"{work}/www-plain", exist_ok=True)
+    os.symlink(f"{www}/a", f"{work}/www-plain/a")
+    nport, plain_port = start_nginx(work, www, plain_root=f"{work}/www-plain")
     if wait_http(f"http://127.0.0.1:{nport}/a/f0.xml", 10) is None:
         raise SystemExit("nginx did not start")
     farm = f"http://127.0.0.1:{nport}"
@@ -330,6 +358,49 @@ def main():
     row("revalidation wall s", g2["wall"], n_re["wall"], f"< {feeds / 500:g} s ({feeds} feeds)",
         g2["wall"] < feeds / 500 and not_modified == feeds)
     notes.append(f"second poll: {not_modified} of {feeds} sources answered 304")
+
+    # --- 2b. warm and trickle: a server that honours no validators (issue 21) ----------------
+    # Both sides first ingest the farm from the plain server (untimed); then, in alternating
+    # rounds, a re-poll with nothing changed (warm), and re-polls after each feed gained one new
+    # item and dropped its oldest (trickle: round r serves the farm after r such steps).
+    plain_sources = [(f"f{i}", f"http://127.0.0.1:{plain_port}/a/f{i}.xml", None) for i in range(feeds)]
+    warm_cfg = fresh("warm", sources=plain_sources)
+    log("2b. warm/trickle set-up: gazette and newsboat ingest the farm from a server without validators")
+    timed([BIN, "--config", warm_cfg, "poll"])
+    nb_plain = newsboat_dir("nb-plain", "reload-threads 16\n")
+    open(f"{nb_plain}/urls", "w").write("".join(f"{u}\n" for _, u, _ in plain_sources))
+    newsboat_reload(nb_plain)
+    warm_rounds = 1 if quick else 3
+    g_warm, n_warm, g_trickle, n_trickle = [], [], [], []
+    for r in range(warm_rounds):
+        log(f"2b. warm round {r + 1} of {warm_rounds}: gazette, then newsboat")
+        g_warm.append(timed([BIN, "--config", warm_cfg, "poll"]))
+        n_warm.append(newsboat_reload(nb_plain))
+    warm_unchanged = g_warm[-1]["out"].count(": unchanged (200")
+    for r in range(warm_rounds):
+        log(f"2b. trickle round {r + 1} of {warm_rounds}: +1 item, -1 item per feed; gazette, then newsboat")
+        trickle(f"{www}/a", f"{www}/t{r + 1}", feeds, r + 1)
+        os.unlink(f"{work}/www-plain/a")
+        os.symlink(f"{www}/t{r + 1}", f"{work}/www-plain/a")
+        g_trickle.append(timed([BIN, "--config", warm_cfg, "poll"]))
+        n_trickle.append(newsboat_reload(nb_plain))
+    trickle_new = sum(int(m) for m in re.findall(r"; (\d+) new,", g_trickle[-1]["out"]))
+    gw, nw, gt, nt = median_of(g_warm), median_of(n_warm), median_of(g_trickle), median_of(n_trickle)
+    notes.append("warm per round, wall s / CPU s (gazette | newsboat): " + "; ".join(
+        f"{g['wall']:.2f} / {g['cpu']:.2f} | {n['wall']:.2f} / {n['cpu']:.2f}" for g, n in zip(g_warm, n_warm)))
+    notes.append("trickle per round, wall s / CPU s (gazette | newsboat): " + "; ".join(
+        f"{g['wall']:.2f} / {g['cpu']:.2f} | {n['wall']:.2f} / {n['cpu']:.2f}" for g, n in zip(g_trickle, n_trickle)))
+    notes.append(f"warm: {warm_unchanged} of {feeds} sources were unchanged 200s; the last trickle round stored "
+                 f"{trickle_new} new articles")
+    row("warm re-poll feeds/s (no validators, nothing changed)", feeds / gw["wall"], feeds / nw["wall"],
+        ">= 20x newsboat", feeds / gw["wall"] >= 20 * feeds / nw["wall"] and warm_unchanged == feeds)
+    row("warm re-poll CPU s", median_cpu(g_warm), median_cpu(n_warm), "<= 0.05x newsboat",
+        median_cpu(g_warm) <= 0.05 * median_cpu(n_warm))
+    row("trickle re-poll feeds/s (+1/-1 item per feed)", feeds / gt["wall"], feeds / nt["wall"],
+        ">= 15x newsboat", feeds / gt["wall"] >= 15 * feeds / nt["wall"] and trickle_new == feeds)
+    row("trickle re-poll CPU s", median_cpu(g_trickle), median_cpu(n_trickle), "-", None)
+    shutil.rmtree(os.path.dirname(warm_cfg))
+    shutil.rmtree(nb_plain)
 
     # --- 6. disk (the cold-ingest archive) --------------------------------------------------
     log("6. disk")
