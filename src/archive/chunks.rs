@@ -61,6 +61,30 @@ impl Chunked {
             .map(|i| entries[i].1.clone()))
     }
 
+    /// The values stored under `keys`, in their order. Keys are looked up in key order and a
+    /// key between the first and last entry of the chunk read last is answered from it (chunks
+    /// never overlap, so that chunk is the one that would hold it): the entries of one source,
+    /// which sort together, cost a chunk read or two instead of one each.
+    pub fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, ArchiveError> {
+        let mut order: Vec<usize> = (0..keys.len()).collect();
+        order.sort_by(|&a, &b| keys[a].cmp(&keys[b]));
+        let mut out = vec![None; keys.len()];
+        let mut held: Vec<Entry> = Vec::new();
+        for i in order {
+            let key = keys[i].as_slice();
+            let covered = matches!((held.first(), held.last()),
+                (Some(f), Some(l)) if f.0.as_slice() <= key && key <= l.0.as_slice());
+            if !covered {
+                held = self.chunk_for(key)?.map(|(_, e)| e).unwrap_or_default();
+            }
+            out[i] = held
+                .binary_search_by(|(k, _)| k.as_slice().cmp(key))
+                .ok()
+                .map(|j| held[j].1.clone());
+        }
+        Ok(out)
+    }
+
     pub fn contains_key(&self, key: &[u8]) -> Result<bool, ArchiveError> {
         Ok(self.get(key)?.is_some())
     }
@@ -681,6 +705,12 @@ mod tests {
                 let want: Vec<Entry> = model.clone().into_iter().collect();
                 prop_assert_eq!(all(idx.iter()), want);
                 prop_assert_eq!(idx.get(&probe).expect("get"), model.get(&probe).cloned());
+                // many at once, in any order, held or not, repeated: as one get each
+                let mut probes: Vec<Vec<u8>> = model.keys().rev().cloned().collect();
+                probes.extend([probe.clone(), upper.clone(), probe.clone()]);
+                let want: Vec<Option<Vec<u8>>> =
+                    probes.iter().map(|k| model.get(k).cloned()).collect();
+                prop_assert_eq!(idx.get_many(&probes).expect("get_many"), want);
                 let hi = (upper > probe).then_some(upper.as_slice());
                 let want: Vec<Entry> = model
                     .iter()

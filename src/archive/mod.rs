@@ -652,21 +652,28 @@ impl Archive {
             .contains_key(&keys::identity(source, identity))
     }
 
-    /// The fingerprint stored with `source`'s entry of this identity, when the entry was stored
-    /// with one (issue 21: an entry read again with the same fingerprint is skipped).
-    pub fn entry_fingerprint(
+    /// The fingerprints stored with `source`'s entries of these identities, in their order
+    /// (`None`: not stored, or stored without one). Issue 21: an entry read again with the same
+    /// fingerprint is skipped.
+    pub fn entry_fingerprints(
         &self,
         source: &str,
-        identity: &str,
-    ) -> Result<Option<u64>, ArchiveError> {
-        let key = keys::identity(source, identity);
-        if !self.seen.may_hold(Kind::Identity, &key) {
-            return Ok(None);
+        identities: &[String],
+    ) -> Result<Vec<Option<u64>>, ArchiveError> {
+        let keys: Vec<Vec<u8>> = identities
+            .iter()
+            .map(|i| keys::identity(source, i))
+            .collect();
+        // only what the filter of held keys may hold is read
+        let maybe: Vec<usize> = (0..keys.len())
+            .filter(|&i| self.seen.may_hold(Kind::Identity, &keys[i]))
+            .collect();
+        let wanted: Vec<Vec<u8>> = maybe.iter().map(|&i| keys[i].clone()).collect();
+        let mut out = vec![None; keys.len()];
+        for (i, value) in maybe.into_iter().zip(self.identity.get_many(&wanted)?) {
+            out[i] = value.and_then(|v| keys::identity_target(&v).1);
         }
-        Ok(self
-            .identity
-            .get(&key)?
-            .and_then(|v| keys::identity_target(&v).1))
+        Ok(out)
     }
 
     /// The newest `limit` source events, newest first.

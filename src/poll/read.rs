@@ -94,16 +94,22 @@ pub struct Known {
 }
 
 impl Known {
-    /// Whether the entry, with this fingerprint, is stored as it is.
-    pub fn holds(&self, entry: &Entry, origin: Origin<'_>, fingerprint: u64) -> bool {
-        identity_of(entry, origin).is_some_and(|identity| {
-            // an index that cannot be read skips nothing: the entry is read as usual
-            self.archive
-                .entry_fingerprint(origin.source, &identity)
-                .ok()
-                .flatten()
-                == Some(fingerprint)
-        })
+    /// Which of `entries`, with these fingerprints, are stored exactly as they are. One look-up
+    /// for the whole document; an index that cannot be read skips nothing (every entry is read).
+    pub fn held(&self, entries: &[Entry], origin: Origin<'_>, fingerprints: &[u64]) -> Vec<bool> {
+        let ids: Vec<(usize, String)> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((i, identity_of(e, origin)?)))
+            .collect();
+        let identities: Vec<String> = ids.iter().map(|(_, id)| id.clone()).collect();
+        let mut held = vec![false; entries.len()];
+        if let Ok(stored) = self.archive.entry_fingerprints(origin.source, &identities) {
+            for ((i, _), f) in ids.iter().zip(stored) {
+                held[*i] = f == Some(fingerprints[*i]);
+            }
+        }
+        held
     }
 }
 
@@ -172,17 +178,24 @@ fn normalized(
         publisher: title.as_deref(),
     };
     let n = feed.entries.len();
-    let (mut candidates, mut unchanged, mut fingerprints) =
-        (Vec::with_capacity(n), vec![false; n], vec![None; n]);
+    let (fingerprints, unchanged): (Vec<Option<u64>>, Vec<bool>) = match known {
+        Some(k) => {
+            let fps: Vec<u64> = feed
+                .entries
+                .iter()
+                .map(|e| fingerprint(e, origin, k.context))
+                .collect();
+            let held = k.held(&feed.entries, origin, &fps);
+            (fps.into_iter().map(Some).collect(), held)
+        }
+        None => (vec![None; n], vec![false; n]),
+    };
+    let mut candidates = Vec::with_capacity(n);
     for (index, e) in feed.entries.iter().enumerate() {
-        let fp = known.map(|k| fingerprint(e, origin, k.context));
-        if let (Some(k), Some(f)) = (known, fp)
-            && k.holds(e, origin, f)
-        {
-            unchanged[index] = true;
+        if unchanged[index] {
             continue;
         }
-        fingerprints[index] = fp;
+        let fp = fingerprints[index];
         match normalize(e, origin, now) {
             Some(mut c) => {
                 c.fingerprint = fp;
