@@ -44,7 +44,7 @@ fn time(row: &serde_json::Value, field: &str) -> DateTime<Utc> {
 /// The bug Miniflux, Feedbin and CommaFeed each had: a shortcut for an unchanged body that
 /// skipped storing the response's validators too, so every later request sent stale ones.
 #[test]
-fn an_unchanged_body_still_refreshes_validators_due_time_and_counters() {
+fn skipping_an_unchanged_body_leaves_no_validator_or_due_time_stale() {
     let server = FixtureServer::start();
     let body = feed(
         "Mon, 07 Dec 2026 10:00:00 GMT",
