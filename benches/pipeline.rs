@@ -203,7 +203,7 @@ fn bench_topics(c: &mut Criterion) {
         g.bench_function(format!("render 50-item {}", format.ext()), |b| {
             b.iter(|| {
                 gazette::publish::render(
-                    &config.topics[0],
+                    &gazette::publish::Channel::of_topic(&config.topics[0]),
                     black_box(articles),
                     format,
                     &gazette::publish::Site::new(&config),

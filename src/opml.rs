@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use opml::{OPML, Outline};
 
 use crate::config::Config;
-use crate::publish::{Format, Site};
+use crate::publish::{Channel, Format, Site};
 
 /// A feed found in an OPML file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,13 +164,37 @@ pub fn topics_opml(config: &Config) -> String {
             text: t.title.clone(),
             title: Some(t.title.clone()),
             r#type: Some("rss".into()),
-            xml_url: Some(site.feed_url(&t.id, Format::Atom)),
+            xml_url: Some(site.feed_url(&Channel::of_topic(t), Format::Atom)),
             html_url: Some(site.base_url.to_string()),
             description: t.description.clone(),
             ..Outline::default()
         })
         .collect();
     document("gazette: topics", outlines)
+}
+
+/// gazette's own feed of each enabled source (`/sources/ID.atom`): its articles normalized,
+/// deduplicated and full-text where the source is an HTML site (issue 22).
+pub fn source_feeds_opml(config: &Config) -> String {
+    let site = Site::new(config);
+    let outlines = config
+        .sources
+        .iter()
+        .filter(|s| s.enabled)
+        .map(|s| {
+            let channel = Channel::of_source(s);
+            Outline {
+                text: channel.title.clone(),
+                title: Some(channel.title.clone()),
+                r#type: Some("rss".into()),
+                xml_url: Some(site.feed_url(&channel, Format::Atom)),
+                html_url: Some(site.base_url.to_string()),
+                description: channel.description.clone(),
+                ..Outline::default()
+            }
+        })
+        .collect();
+    document("gazette: sources, as gazette republishes them", outlines)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod write;
 pub use maintenance::{EXPORT_FORMAT, Imported, Record};
 pub use near::DedupRules;
 pub use split::{Split, SplitError};
+pub use topics::source_key;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};

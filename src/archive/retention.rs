@@ -43,6 +43,7 @@ impl Archive {
                 ops.push(Op::Del(Tree::Topics, keys::topic(t, a.published, &id)));
                 touched.insert(t.clone());
             }
+            touched.extend(a.sources.iter().map(|s| super::topics::source_key(s)));
             let stone = Tombstone {
                 pruned_at: now,
                 published: a.published,

@@ -130,7 +130,8 @@ impl Archive {
                 .iter()
                 .chain(&rest.topics)
                 .chain(&off.topics)
-                .cloned(),
+                .cloned()
+                .chain(before.sources.iter().map(|s| super::topics::source_key(s))),
         );
         Ok(Split {
             new_id: off.id,

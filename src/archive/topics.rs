@@ -17,6 +17,12 @@ impl Archive {
         g.get(topic).copied().unwrap_or(0)
     }
 
+    /// A number that changes whenever the articles `source` carried may have changed (its own
+    /// feed's render cache, issue 22).
+    pub fn source_generation(&self, source: &str) -> u64 {
+        self.topic_generation(&source_key(source))
+    }
+
     /// Brings topic memberships up to date with the configured topics: when a topic is new, was
     /// edited (its fingerprint changed) or was removed, every article is re-curated, so editing a
     /// query re-curates old articles too. A no-op when nothing changed.
@@ -235,4 +241,10 @@ pub(super) fn set_topic_counts(
         meta.insert(keys::topic_count(topic), &n.to_be_bytes())?;
     }
     Ok(())
+}
+
+/// A source's key among the generations (topic ids hold no control character); the render
+/// cache uses the same keys.
+pub fn source_key(source: &str) -> String {
+    format!("\u{1}{source}")
 }

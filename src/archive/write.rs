@@ -205,6 +205,14 @@ impl Archive {
             };
             touched_topics.extend(article.topics.iter().cloned());
             touched_topics.extend(before.iter().flat_map(|b| b.topics.iter().cloned()));
+            // and the sources' own feeds (their generations live beside the topics')
+            touched_topics.extend(
+                article
+                    .sources
+                    .iter()
+                    .chain(before.iter().flat_map(|b| b.sources.iter()))
+                    .map(|s| super::topics::source_key(s)),
+            );
             index_ops_with(before, article, &mut ops, &batch.words);
             ops.push(Op::Put(Tree::Articles, id.as_bytes().to_vec(), bytes));
         }

@@ -93,6 +93,8 @@ pub struct FileSource {
     pub allow_private: Option<bool>,
     /// `"near"` (default), `"exact"` or `"off"`: which dedup rules may join its entries.
     pub dedup: Option<Spanned<String>>,
+    /// Items in the source's own gazette feed (`/sources/ID.rss`); 50 by default.
+    pub limit: Option<Spanned<i64>>,
 }
 
 /// `follow = "/science/"` or `follow = { regex = '...' }`.
@@ -165,6 +167,7 @@ pub const SOURCE_KEYS: &[&str] = &[
     "full_text",
     "allow_private",
     "dedup",
+    "limit",
 ];
 pub const TOPIC_KEYS: &[&str] = &["id", "title", "query", "description", "limit", "sources"];
 

@@ -142,6 +142,8 @@ pub struct Source {
     pub max_articles: usize,
     /// Feeds: the newest N entries stored per poll; the rest are skipped and reported.
     pub max_entries: usize,
+    /// Items in the source's own gazette feed (`/sources/ID.rss|.atom|.json`).
+    pub limit: usize,
     /// Feeds: fetch the page of summary-only entries and extract the full article.
     pub full_text: bool,
     /// The source's URL may redirect to private, loopback or link-local addresses (otherwise
@@ -760,10 +762,21 @@ impl Validator<'_> {
                 }
             },
         };
+        let limit = match &raw.limit {
+            None => 50,
+            Some(l) => match usize::try_from(*l.get_ref()) {
+                Ok(n) if (1..=10_000).contains(&n) => n,
+                _ => {
+                    self.push(l, &ctx, "limit", "must be between 1 and 10000");
+                    50
+                }
+            },
+        };
         if self.problems.len() != before {
             return None;
         }
         Some(Source {
+            limit,
             id: raw.id.get_ref().clone(),
             name: raw.name.clone().filter(|n| !n.trim().is_empty()),
             url: url?,

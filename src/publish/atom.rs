@@ -1,4 +1,4 @@
-//! A topic as Atom 1.0 (atom_syndication, RFC 4287): `rel="enclosure"` links, the primary
+//! A feed as Atom 1.0 (atom_syndication, RFC 4287): `rel="enclosure"` links, the primary
 //! source as the entry's `<source>` (RFC 4287 §4.2.11) and every other as `rel="via"`, the
 //! sources' own updated dates, and the lead image as `media:thumbnail`.
 
@@ -8,8 +8,7 @@ use atom_syndication as atom;
 use chrono::{DateTime, Utc};
 
 use super::credit::{self, Credit};
-use super::{Format, Site, xml_safe};
-use crate::config::Topic;
+use super::{Channel, Format, Site, xml_safe};
 use crate::model::Article;
 
 fn link(href: &str, rel: &str, mime: Option<&str>) -> atom::Link {
@@ -111,7 +110,7 @@ fn entry(a: &Article, site: &Site<'_>, scheme: &str) -> atom::Entry {
 }
 
 pub fn feed(
-    topic: &Topic,
+    channel: &Channel,
     articles: &[Article],
     site: &Site<'_>,
     last_modified: DateTime<Utc>,
@@ -119,9 +118,9 @@ pub fn feed(
     let scheme = credit::topic_scheme(site);
     let entries: Vec<atom::Entry> = articles.iter().map(|a| entry(a, site, &scheme)).collect();
     let mut feed = atom::Feed::default();
-    feed.set_id(format!("urn:gazette:topic:{}", topic.id));
-    feed.set_title(atom::Text::plain(xml_safe(&topic.title)));
-    if let Some(d) = &topic.description {
+    feed.set_id(channel.urn());
+    feed.set_title(atom::Text::plain(xml_safe(&channel.title)));
+    if let Some(d) = &channel.description {
         feed.set_subtitle(Some(atom::Text::plain(xml_safe(d))));
     }
     // the feed changed when its newest entry did, or when gazette stored a change
@@ -138,7 +137,7 @@ pub fn feed(
     }]);
     feed.set_links(vec![
         link(
-            &site.feed_url(&topic.id, Format::Atom),
+            &site.feed_url(channel, Format::Atom),
             "self",
             Some("application/atom+xml"),
         ),

@@ -31,7 +31,13 @@ pub struct Credit {
 /// Who an article is credited to: the primary source first, then the others in the order
 /// they were seen.
 pub fn credits(a: &Article, site: &Site<'_>) -> Vec<Credit> {
-    let primary = if a.links.iter().any(|l| l.source == a.content_source) {
+    let own = site
+        .primary
+        .as_deref()
+        .filter(|p| a.links.iter().any(|l| l.source == *p));
+    let primary = if let Some(p) = own {
+        p
+    } else if a.links.iter().any(|l| l.source == a.content_source) {
         a.content_source.as_str()
     } else {
         a.sources.first().map_or("", String::as_str)

@@ -1,4 +1,4 @@
-//! A topic as JSON Feed 1.1 (https://jsonfeed.org/version/1.1): attachments, the lead image,
+//! A feed as JSON Feed 1.1 (https://jsonfeed.org/version/1.1): attachments, the lead image,
 //! every source's author (the primary source's first) and a `_gazette` extension object naming
 //! the sources (JSON Feed §"Extensions").
 
@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::credit;
-use super::{Format, Site};
-use crate::config::Topic;
+use super::{Channel, Format, Site};
 use crate::model::Article;
 
 #[derive(Serialize)]
@@ -131,13 +130,17 @@ fn item<'a>(a: &'a Article, site: &Site<'_>) -> JsonItem<'a> {
     }
 }
 
-pub fn feed(topic: &Topic, articles: &[Article], site: &Site<'_>) -> serde_json::Result<Vec<u8>> {
+pub fn feed(
+    channel: &Channel,
+    articles: &[Article],
+    site: &Site<'_>,
+) -> serde_json::Result<Vec<u8>> {
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
-        title: &topic.title,
+        title: &channel.title,
         home_page_url: site.base_url.to_string(),
-        feed_url: site.feed_url(&topic.id, Format::Json),
-        description: topic.description.as_deref(),
+        feed_url: site.feed_url(channel, Format::Json),
+        description: channel.description.as_deref(),
         items: articles.iter().map(|a| item(a, site)).collect(),
     };
     serde_json::to_vec_pretty(&feed)

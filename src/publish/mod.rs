@@ -1,4 +1,4 @@
-//! Articles → the bytes of a topic's output feed: RSS 2.0 (`rss.rs`), Atom 1.0 (`atom.rs`) or
+//! Articles → the bytes of an output feed (a topic's, or one source's): RSS 2.0 (`rss.rs`), Atom 1.0 (`atom.rs`) or
 //! JSON Feed 1.1 (`json.rs`), with a weak ETag and a Last-Modified time; `credit.rs` decides
 //! once, for all three, which source an entry credits, its real dates and its categories.
 //! Output is a pure function of the articles, so the same archive always renders the same bytes
@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::archive::{Archive, ArchiveError};
-use crate::config::{Config, Topic};
+use crate::config::{Config, Source, Topic};
 use crate::model::Article;
 
 /// An output format.
@@ -69,14 +69,73 @@ pub struct Rendered {
 pub enum PublishError {
     #[error("no topic {0:?} in the configuration")]
     UnknownTopic(String),
+    #[error("no source {0:?} in the configuration")]
+    UnknownSource(String),
     #[error(transparent)]
     Archive(#[from] ArchiveError),
-    #[error("rendering topic {topic:?} as {format}: {reason}")]
+    #[error("rendering {feed} as {format}: {reason}")]
     Render {
-        topic: String,
+        feed: String,
         format: &'static str,
         reason: String,
     },
+}
+
+/// Which feed a rendering is: a topic's (`/topics/ID.*`) or, since issue 22, one source's
+/// normalized articles (`/sources/ID.*`), which turns a site without a feed into a clean
+/// full-text feed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Channel {
+    pub kind: ChannelKind,
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChannelKind {
+    Topic,
+    Source,
+}
+
+impl Channel {
+    pub fn of_topic(topic: &Topic) -> Channel {
+        Channel {
+            kind: ChannelKind::Topic,
+            id: topic.id.clone(),
+            title: topic.title.clone(),
+            description: topic.description.clone(),
+        }
+    }
+
+    pub fn of_source(source: &Source) -> Channel {
+        let name = source.display_name();
+        Channel {
+            kind: ChannelKind::Source,
+            id: source.id.clone(),
+            title: name.to_string(),
+            description: Some(format!(
+                "Articles of {name} ({}), normalized and deduplicated by gazette",
+                crate::secrets::redact(&source.url)
+            )),
+        }
+    }
+
+    /// The path the feed is served under, without the extension: `topics/ID`, `sources/ID`.
+    pub fn path(&self) -> String {
+        match self.kind {
+            ChannelKind::Topic => format!("topics/{}", self.id),
+            ChannelKind::Source => format!("sources/{}", self.id),
+        }
+    }
+
+    /// The Atom feed id (RFC 4287 §4.2.6: permanent, whatever the server's address).
+    pub fn urn(&self) -> String {
+        match self.kind {
+            ChannelKind::Topic => format!("urn:gazette:topic:{}", self.id),
+            ChannelKind::Source => format!("urn:gazette:source:{}", self.id),
+        }
+    }
 }
 
 /// What a feed says about gazette itself and its sources.
@@ -84,6 +143,9 @@ pub struct Site<'a> {
     pub base_url: &'a Url,
     /// Source id → (display name, feed URL), for RSS `<source>`.
     pub sources: HashMap<String, (String, String)>,
+    /// A source's own feed credits that source first (its link, its author), when the article
+    /// has its link.
+    pub primary: Option<String>,
 }
 
 impl<'a> Site<'a> {
@@ -104,17 +166,16 @@ impl<'a> Site<'a> {
                     )
                 })
                 .collect(),
+            primary: None,
         }
     }
 
-    /// The URL of a topic's feed in `format`.
-    pub fn feed_url(&self, topic: &str, format: Format) -> String {
+    /// The URL of a feed in `format`.
+    pub fn feed_url(&self, channel: &Channel, format: Format) -> String {
+        let path = format!("{}.{}", channel.path(), format.ext());
         self.base_url
-            .join(&format!("topics/{topic}.{}", format.ext()))
-            .map_or_else(
-                |_| format!("{}topics/{topic}.{}", self.base_url, format.ext()),
-                |u| u.to_string(),
-            )
+            .join(&path)
+            .map_or_else(|_| format!("{}{path}", self.base_url), |u| u.to_string())
     }
 }
 
@@ -131,12 +192,36 @@ pub fn render_topic(
         .find(|t| t.id == topic_id)
         .ok_or_else(|| PublishError::UnknownTopic(topic_id.to_string()))?;
     let articles = archive.topic_newest(&topic.id, topic.limit)?;
-    render(topic, &articles, format, &Site::new(config))
+    render(
+        &Channel::of_topic(topic),
+        &articles,
+        format,
+        &Site::new(config),
+    )
 }
 
-/// Renders `articles` (newest first) as `topic`'s feed.
+/// Loads a source's newest articles (its `limit`, 50 by default) and renders them as its own
+/// feed: every article it carried, crediting it first.
+pub fn render_source(
+    archive: &Archive,
+    config: &Config,
+    source_id: &str,
+    format: Format,
+) -> Result<Rendered, PublishError> {
+    let source = config
+        .sources
+        .iter()
+        .find(|s| s.id == source_id)
+        .ok_or_else(|| PublishError::UnknownSource(source_id.to_string()))?;
+    let articles = archive.newest(Some(&source.id), source.limit)?;
+    let mut site = Site::new(config);
+    site.primary = Some(source.id.clone());
+    render(&Channel::of_source(source), &articles, format, &site)
+}
+
+/// Renders `articles` (newest first) as `channel`'s feed.
 pub fn render(
-    topic: &Topic,
+    channel: &Channel,
     articles: &[Article],
     format: Format,
     site: &Site<'_>,
@@ -148,14 +233,14 @@ pub fn render(
         .and_then(|t| DateTime::from_timestamp(t.timestamp(), 0))
         .unwrap_or(DateTime::UNIX_EPOCH);
     let err = |reason: String| PublishError::Render {
-        topic: topic.id.clone(),
+        feed: channel.path(),
         format: format.ext(),
         reason,
     };
     let body = match format {
-        Format::Rss => rss::feed(topic, articles, site, last_modified).map_err(err)?,
-        Format::Atom => atom::feed(topic, articles, site, last_modified).map_err(err)?,
-        Format::Json => json::feed(topic, articles, site).map_err(|e| err(e.to_string()))?,
+        Format::Rss => rss::feed(channel, articles, site, last_modified).map_err(err)?,
+        Format::Atom => atom::feed(channel, articles, site, last_modified).map_err(err)?,
+        Format::Json => json::feed(channel, articles, site).map_err(|e| err(e.to_string()))?,
     };
     let etag = etag_of(&body);
     Ok(Rendered {

@@ -1,4 +1,4 @@
-//! A topic as RSS 2.0 (rss crate), with the Atom, Dublin Core, `content:encoded` and Media RSS
+//! A feed as RSS 2.0 (rss crate), with the Atom, Dublin Core, `content:encoded` and Media RSS
 //! extensions: one `<enclosure>` (RSS 2.0 allows one) and a `media:content` per enclosure, the
 //! primary source as `<source>` and the others as `atom:link rel="via"`.
 
@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use rss::extension::Extension;
 
 use super::credit::{self, Credit};
-use super::{Format, Site, xml_safe};
-use crate::config::Topic;
+use super::{Channel, Format, Site, xml_safe};
 use crate::model::Article;
 
 const MEDIA_NS: &str = "http://search.yahoo.com/mrss/";
@@ -152,7 +151,7 @@ fn via_links(credits: &[Credit]) -> Vec<Extension> {
 }
 
 pub fn feed(
-    topic: &Topic,
+    of: &Channel,
     articles: &[Article],
     site: &Site<'_>,
     last_modified: DateTime<Utc>,
@@ -163,17 +162,15 @@ pub fn feed(
     let items: Vec<rss::Item> = articles.iter().map(|a| item(a, site, &scheme)).collect();
     let mut atom = AtomExtension::default();
     atom.set_links(vec![Link {
-        href: site.feed_url(&topic.id, Format::Rss),
+        href: site.feed_url(of, Format::Rss),
         rel: "self".into(),
         mime_type: Some("application/rss+xml".into()),
         ..Link::default()
     }]);
     let mut channel = rss::Channel::default();
-    channel.set_title(xml_safe(&topic.title));
+    channel.set_title(xml_safe(&of.title));
     channel.set_link(site.base_url.to_string());
-    channel.set_description(xml_safe(
-        topic.description.as_deref().unwrap_or(&topic.title),
-    ));
+    channel.set_description(xml_safe(of.description.as_deref().unwrap_or(&of.title)));
     if !articles.is_empty() {
         channel.set_last_build_date(last_modified.to_rfc2822());
     }

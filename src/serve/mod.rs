@@ -19,7 +19,7 @@ use tower_http::compression::CompressionLayer;
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::live::LiveConfig;
-use crate::publish::{Format, PublishError, Rendered, Site, render_topic};
+use crate::publish::{Format, PublishError, Rendered, Site, render_source, render_topic};
 use crate::telemetry::{CacheResult, HttpCounters};
 pub use connections::{ServerLimits, connections_that_fit};
 
@@ -61,6 +61,23 @@ impl Served {
             content_type: HeaderValue::from_str(rendered.content_type).ok(),
             cache_control: HeaderValue::from_str(&format!("max-age={max_age}")).ok(),
             rendered,
+        }
+    }
+}
+
+/// A feed the server renders: a topic's, or one source's (issue 22).
+#[derive(Debug, Clone, Copy)]
+pub enum Feed<'a> {
+    Topic(&'a str),
+    Source(&'a str),
+}
+
+impl Feed<'_> {
+    /// Its key in the render cache and among the archive's generations.
+    fn key(self) -> String {
+        match self {
+            Feed::Topic(id) => id.to_string(),
+            Feed::Source(id) => crate::archive::source_key(id),
         }
     }
 }
@@ -110,7 +127,9 @@ impl AppState {
     /// concurrent request re-rendered at once; bench/run, p99 while ingesting). `None`: the
     /// caller must [`render`](Self::render) it, and is now the one request that does. Cheap (a
     /// lock and a map lookup), so handlers call it on the async thread.
-    pub fn cached(&self, topic: &str, format: Format) -> Option<Arc<Served>> {
+    pub fn cached(&self, feed: Feed<'_>, format: Format) -> Option<Arc<Served>> {
+        let topic = feed.key();
+        let topic = topic.as_str();
         let generation = self.archive.topic_generation(topic);
         let live = self.live.get();
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
@@ -129,7 +148,7 @@ impl AppState {
     }
 
     /// Renders the topic's feed and caches it. Blocking.
-    pub fn render(&self, topic: &str, format: Format) -> Result<Arc<Served>, PublishError> {
+    pub fn render(&self, feed: Feed<'_>, format: Format) -> Result<Arc<Served>, PublishError> {
         /// Ends "rendering" however rendering ends (an error or a panic included), so a stale
         /// entry is never served forever.
         struct Done<'a>(&'a FeedCache, &'a str, usize);
@@ -142,14 +161,19 @@ impl AppState {
             }
         }
         let slot = format as usize;
+        let key = feed.key();
+        let topic = key.as_str();
         let _done = Done(&self.cache, topic, slot);
         // read before rendering: a write during the render leaves the result stale, as it is
         let generation = self.archive.topic_generation(topic);
         self.counters.cache(CacheResult::Miss);
         let live = self.live.get();
-        let rendered = render_topic(&self.archive, &live.config, topic, format)?;
+        let rendered = match feed {
+            Feed::Topic(id) => render_topic(&self.archive, &live.config, id, format)?,
+            Feed::Source(id) => render_source(&self.archive, &live.config, id, format)?,
+        };
         tracing::debug!(
-            topic,
+            feed = ?feed,
             format = format.ext(),
             items = rendered.items,
             generation,
@@ -199,6 +223,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             }),
         )
         .route("/topics/{file}", axum::routing::get(topic_feed))
+        .route("/sources/feeds.opml", axum::routing::get(source_feeds_opml))
+        .route("/sources/{file}", axum::routing::get(source_feed))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -276,11 +302,64 @@ async fn topic_feed(
     if !state.config().topics.iter().any(|t| t.id == id) {
         return (StatusCode::NOT_FOUND, format!("no topic {id:?}\n")).into_response();
     }
-    let served = match state.cached(&id, format) {
+    feed_response(state, FeedId::Topic(id), format, &headers).await
+}
+
+/// `/sources/{id}.rss|.atom|.json`: one source's normalized articles, with every rule a
+/// topic's feed has (validators and `304`, compression, the render cache, `limit` items).
+async fn source_feed(
+    State(state): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((id, format)) = file
+        .rsplit_once('.')
+        .and_then(|(id, ext)| Some((id.to_string(), Format::from_ext(ext)?)))
+    else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no feed {file:?}: use /sources/ID.rss, .atom or .json\n"),
+        )
+            .into_response();
+    };
+    if !state.config().sources.iter().any(|s| s.id == id) {
+        return (StatusCode::NOT_FOUND, format!("no source {id:?}\n")).into_response();
+    }
+    feed_response(state, FeedId::Source(id), format, &headers).await
+}
+
+/// `/sources/feeds.opml`: gazette's own feed of every source (`/sources.opml` lists the
+/// original sources).
+async fn source_feeds_opml(State(state): State<Arc<AppState>>) -> Response {
+    opml_response(crate::opml::source_feeds_opml(&state.config()))
+}
+
+/// An owned [`Feed`], to move into a blocking render.
+enum FeedId {
+    Topic(String),
+    Source(String),
+}
+
+impl FeedId {
+    fn feed(&self) -> Feed<'_> {
+        match self {
+            FeedId::Topic(id) => Feed::Topic(id),
+            FeedId::Source(id) => Feed::Source(id),
+        }
+    }
+}
+
+async fn feed_response(
+    state: Arc<AppState>,
+    id: FeedId,
+    format: Format,
+    headers: &HeaderMap,
+) -> Response {
+    let served = match state.cached(id.feed(), format) {
         Some(served) => served,
         None => {
             let st = Arc::clone(&state);
-            match tokio::task::spawn_blocking(move || st.render(&id, format)).await {
+            match tokio::task::spawn_blocking(move || st.render(id.feed(), format)).await {
                 Ok(Ok(served)) => served,
                 Ok(Err(e)) => {
                     tracing::error!("{e}");
@@ -296,7 +375,7 @@ async fn topic_feed(
             }
         }
     };
-    respond(&served, &headers)
+    respond(&served, headers)
 }
 
 /// A rendered feed as a response: its validators and caching headers, and `304 Not Modified`
@@ -620,6 +699,7 @@ async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
     let mut head = String::new();
     let mut rows = String::new();
     for t in &config.topics {
+        let channel = crate::publish::Channel::of_topic(t);
         for (format, mime) in [
             (Format::Rss, "application/rss+xml"),
             (Format::Atom, "application/atom+xml"),
@@ -629,7 +709,7 @@ async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
                 "<link rel=\"alternate\" type=\"{mime}\" title=\"{} ({})\" href=\"{}\">\n",
                 attr(&t.title),
                 format.ext(),
-                attr(&site.feed_url(&t.id, format))
+                attr(&site.feed_url(&channel, format))
             ));
         }
         let links: Vec<String> = Format::ALL
@@ -637,7 +717,7 @@ async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
             .map(|f| {
                 format!(
                     "<a href=\"{}\">{}</a>",
-                    attr(&site.feed_url(&t.id, *f)),
+                    attr(&site.feed_url(&channel, *f)),
                     f.ext().to_uppercase()
                 )
             })

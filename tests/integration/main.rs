@@ -17,3 +17,4 @@ mod publish;
 mod service;
 mod steady;
 mod topics;
+mod web;

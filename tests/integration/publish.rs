@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use gazette::config;
 use gazette::model::{Article, DateSource, SourceLink};
-use gazette::publish::{Format, Rendered, Site, render};
+use gazette::publish::{Channel, Format, Rendered, Site, render};
 
 const TRICKY: &str = "Patents & <IP> \"quotes\" 'apostrophes' 知识产权 🚀 ]]> end";
 
@@ -107,7 +107,13 @@ fn articles() -> Vec<Article> {
 
 fn rendered(format: Format) -> Rendered {
     let config = config();
-    render(&config.topics[0], &articles(), format, &Site::new(&config)).expect("renders")
+    render(
+        &Channel::of_topic(&config.topics[0]),
+        &articles(),
+        format,
+        &Site::new(&config),
+    )
+    .expect("renders")
 }
 
 #[test]
@@ -345,7 +351,13 @@ fn json_feed_follows_the_1_1_field_rules() {
 fn empty_topic_renders_valid_feeds() {
     let config = config();
     for format in Format::ALL {
-        let r = render(&config.topics[0], &[], format, &Site::new(&config)).expect("renders");
+        let r = render(
+            &Channel::of_topic(&config.topics[0]),
+            &[],
+            format,
+            &Site::new(&config),
+        )
+        .expect("renders");
         assert_eq!(r.items, 0);
         let feed = feed_rs::parser::parse(r.body.as_slice())
             .unwrap_or_else(|e| panic!("{}: {e}", format.ext()));
@@ -377,7 +389,7 @@ fn hostile_titles_and_summaries_come_back_as_the_same_text_in_every_format() {
     };
     for format in Format::ALL {
         let r = render(
-            &config.topics[0],
+            &Channel::of_topic(&config.topics[0]),
             std::slice::from_ref(&a),
             format,
             &Site::new(&config),
@@ -430,7 +442,13 @@ fn a_podcast_keeps_every_enclosure_in_every_format() {
     let config = config();
     let site = Site::new(&config);
     let render_as = |format| {
-        render(&config.topics[0], std::slice::from_ref(&a), format, &site).expect("renders")
+        render(
+            &Channel::of_topic(&config.topics[0]),
+            std::slice::from_ref(&a),
+            format,
+            &site,
+        )
+        .expect("renders")
     };
     // RSS: the audio file is the one <enclosure>; both are media:content
     let rss = rss::Channel::read_from(render_as(Format::Rss).body.as_slice()).expect("rss");
@@ -506,7 +524,13 @@ fn the_source_whose_text_is_shown_is_credited_first_everywhere() {
     let config = config();
     let site = Site::new(&config);
     let render_as = |format| {
-        render(&config.topics[0], std::slice::from_ref(&a), format, &site).expect("renders")
+        render(
+            &Channel::of_topic(&config.topics[0]),
+            std::slice::from_ref(&a),
+            format,
+            &site,
+        )
+        .expect("renders")
     };
     let rss = rss::Channel::read_from(render_as(Format::Rss).body.as_slice()).expect("rss");
     let item = &rss.items()[0];
@@ -635,7 +659,13 @@ fn published_feeds_pass_the_w3c_feed_validator() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     for format in [Format::Rss, Format::Atom] {
-        let r = render(&config.topics[0], &all, format, &Site::new(&config)).expect("renders");
+        let r = render(
+            &Channel::of_topic(&config.topics[0]),
+            &all,
+            format,
+            &Site::new(&config),
+        )
+        .expect("renders");
         let path = dir.path().join(format!("topic.{}", format.ext()));
         std::fs::write(&path, &r.body).expect("write");
         files.push(path);
