@@ -974,6 +974,10 @@ query = '"intellectual property" OR patent* OR IP'
                 "feeds.toml:4: source \"a\": key \"dedup\": unknown dedup mode \"fuzzy\" (use \"near\", \"exact\" or \"off\")",
             ),
             (
+                "[[source]]\nid = \"a\"\nurl = \"https://x.org/\"\nlimit = 0\n",
+                "feeds.toml:4: source \"a\": key \"limit\": must be between 1 and 10000",
+            ),
+            (
                 "[archive]\nnear_duplicates = 1.5\n",
                 "feeds.toml:2: [archive]: key \"near_duplicates\": 1.5 is not a similarity",
             ),
