@@ -364,3 +364,44 @@ pub struct SourceEvent {
     pub kind: EventKind,
     pub message: String,
 }
+
+/// `published` as its source wrote it (RFC 3339 with the page's offset or the source's zone's),
+/// else the UTC instant.
+pub fn published_local(
+    published: chrono::DateTime<chrono::Utc>,
+    local: Option<chrono::DateTime<chrono::FixedOffset>>,
+) -> String {
+    local.map_or_else(
+        || published.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        |l| l.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+    )
+}
+
+/// The `articles --json` object (and `/articles/{id}.json`): the contract other tools read.
+pub fn article_json(a: &Article) -> serde_json::Value {
+    serde_json::json!({
+        "id": a.id,
+        "title": a.title,
+        "url": a.url,
+        "published": a.published,
+        "published_local": published_local(a.published, a.published_local),
+        "date_source": a.date_source.as_str(),
+        "date_method": a.date_method,
+        "first_seen": a.first_seen,
+        "updated": a.updated,
+        "source_updated": a.source_updated,
+        "content_source": a.content_source,
+        "sources": a.sources,
+        "links": a.links,
+        "author": a.author,
+        "language": a.language,
+        "summary": a.summary,
+        "text": a.text,
+        "html": a.html,
+        "categories": a.categories,
+        "enclosures": a.enclosures,
+        "topics": a.topics,
+        "image": a.image,
+        "apart": a.apart,
+    })
+}

@@ -58,6 +58,8 @@ fn entry(a: &Article, site: &Site<'_>, scheme: &str) -> atom::Entry {
     if !url.is_empty() {
         links.push(link(&url, "alternate", Some("text/html")));
     }
+    // gazette's archived copy, which outlives the source's page (issue 22)
+    links.push(link(&site.article_url(&a.id), "related", Some("text/html")));
     for c in credits.iter().skip(1).filter(|c| !c.url.is_empty()) {
         let mut via = link(&c.url, "via", Some("text/html"));
         via.title = Some(xml_safe(&c.name));

@@ -46,6 +46,8 @@ struct SourceRef {
 struct Extension {
     sources: Vec<SourceRef>,
     first_seen: String,
+    /// gazette's archived copy (`/articles/{id}`), which outlives the source's page.
+    archived_url: String,
 }
 
 #[derive(Serialize)]
@@ -126,6 +128,7 @@ fn item<'a>(a: &'a Article, site: &Site<'_>) -> JsonItem<'a> {
                 })
                 .collect(),
             first_seen: rfc3339(a.first_seen),
+            archived_url: site.article_url(&a.id),
         },
     }
 }

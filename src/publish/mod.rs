@@ -170,6 +170,15 @@ impl<'a> Site<'a> {
         }
     }
 
+    /// The URL of gazette's archived copy of an article (`/articles/{id}`): every item of
+    /// every feed links to it, so its text survives the source deleting its page.
+    pub fn article_url(&self, id: &str) -> String {
+        let path = format!("articles/{id}");
+        self.base_url
+            .join(&path)
+            .map_or_else(|_| format!("{}{path}", self.base_url), |u| u.to_string())
+    }
+
     /// The URL of a feed in `format`.
     pub fn feed_url(&self, channel: &Channel, format: Format) -> String {
         let path = format!("{}.{}", channel.path(), format.ext());

@@ -120,13 +120,20 @@ fn item(a: &Article, site: &Site<'_>, scheme: &str) -> rss::Item {
     if !media_map.is_empty() {
         extensions.insert("media".to_string(), media_map);
     }
-    let via: Vec<Extension> = via_links(&credits);
-    if !via.is_empty() {
-        extensions.insert(
-            "atom".to_string(),
-            BTreeMap::from([("link".to_string(), via)]),
-        );
-    }
+    // gazette's archived copy, which outlives the source's page (issue 22), then the others
+    let mut links = vec![element(
+        "atom:link",
+        &[
+            ("rel", "related".to_string()),
+            ("href", site.article_url(&a.id)),
+            ("type", "text/html".to_string()),
+        ],
+    )];
+    links.extend(via_links(&credits));
+    extensions.insert(
+        "atom".to_string(),
+        BTreeMap::from([("link".to_string(), links)]),
+    );
     item.set_extensions(extensions);
     item
 }

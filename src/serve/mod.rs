@@ -24,6 +24,7 @@ use crate::telemetry::{CacheResult, HttpCounters};
 pub use connections::{ServerLimits, connections_that_fit};
 
 mod connections;
+mod pages;
 
 /// Rendered feeds: topic → its cached feed in each format (indexed by `format as usize`); keyed
 /// by the topic alone so a lookup borrows the request's `&str` instead of allocating a key.
@@ -224,6 +225,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/topics/{file}", axum::routing::get(topic_feed))
         .route("/sources/feeds.opml", axum::routing::get(source_feeds_opml))
+        .route("/articles/{file}", axum::routing::get(pages::article))
         .route("/sources/{file}", axum::routing::get(source_feed))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::from_fn_with_state(

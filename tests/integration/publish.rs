@@ -549,10 +549,17 @@ fn the_source_whose_text_is_shown_is_credited_first_everywhere() {
         .unwrap_or_default();
     assert_eq!(
         via.iter().map(|l| (l.rel(), l.href())).collect::<Vec<_>>(),
-        [(
-            "via",
-            "https://wire.example/2016/05/04/zgc.html?id=1&page=2"
-        )]
+        [
+            // gazette's archived copy (issue 22), then the other source
+            (
+                "related",
+                "https://news.example.org/gazette/articles/0123456789abcdef"
+            ),
+            (
+                "via",
+                "https://wire.example/2016/05/04/zgc.html?id=1&page=2"
+            )
+        ]
     );
     let atom =
         atom_syndication::Feed::read_from(render_as(Format::Atom).body.as_slice()).expect("atom");

@@ -137,3 +137,134 @@ fn each_source_has_its_own_feed_with_validators_limit_and_a_fresh_cache() {
         "newest first"
     );
 }
+
+/// `/articles/{id}` (a page) and `/articles/{id}.json` (what `articles --json` prints): every
+/// source with its own title and link, the text, and a title from the internet shown as text.
+#[test]
+fn an_article_has_an_archived_copy_as_a_page_and_as_json() {
+    let server = FixtureServer::start();
+    let hostile = "<rss version=\"2.0\"><channel><title>Hostile</title><item>\
+        <title>&lt;script&gt;alert(1)&lt;/script&gt; &amp; \"&gt;&lt;img src=x onerror=alert(1)&gt;</title>\
+        <link>http://bad.example/1</link><guid>bad-1</guid>\
+        <pubDate>Wed, 04 May 2016 07:00:00 GMT</pubDate>\
+        <description>&lt;p&gt;Body &lt;script&gt;alert(2)&lt;/script&gt;text&lt;/p&gt;</description>\
+        </item></channel></rss>";
+    server.route("/bad.rss", Reply::ok("application/rss+xml", hostile));
+    server.route(
+        "/wire.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    server.route(
+        "/daily.json",
+        Reply::ok("application/feed+json", fixture("same-story.json")),
+    );
+    let home = Gazette::new(&format!(
+        "{}{}{}",
+        source(
+            "wire",
+            &server.url("/wire.rss"),
+            "timezone = \"Asia/Shanghai\""
+        ),
+        source(
+            "daily",
+            &server.url("/daily.json"),
+            "name = \"Innovation Daily\""
+        ),
+        source("bad", &server.url("/bad.rss"), ""),
+    ));
+    assert_eq!(home.run(&["poll"]).code, 0);
+    let listed: Vec<serde_json::Value> = home
+        .run(&["articles", "--json"])
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let zgc = listed
+        .iter()
+        .find(|a| a["sources"] == serde_json::json!(["wire", "daily"]))
+        .expect("the merged story")
+        .clone();
+    let bad = listed
+        .iter()
+        .find(|a| a["sources"] == serde_json::json!(["bad"]))
+        .expect("the hostile one")
+        .clone();
+    let id = zgc["id"].as_str().expect("id").to_string();
+
+    let daemon = home.start();
+    let get = |path: &str, headers: &[(&str, &str)]| http_get(daemon.addr, path, headers);
+
+    let json = get(&format!("/articles/{id}.json"), &[]);
+    assert_eq!(json.status, 200);
+    let mut doc: serde_json::Value = serde_json::from_slice(&json.body).expect("json");
+    let archived = doc["archived_url"].take();
+    assert!(
+        archived
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/articles/{id}"))),
+        "{archived}"
+    );
+    doc.as_object_mut().expect("object").remove("archived_url");
+    assert_eq!(doc, zgc, "the same fields as articles --json");
+
+    let page = get(&format!("/articles/{id}"), &[]);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.headers["content-type"].starts_with("text/html"),
+        "{:?}",
+        page.headers
+    );
+    assert!(page.headers["content-security-policy"].contains("default-src 'none'"));
+    let html = String::from_utf8_lossy(&page.body).into_owned();
+    assert!(html.contains("name=\"viewport\""), "{html}");
+    assert!(
+        html.contains("<h1>Zhongguancun Becomes IP Service Cluster Demonstration Zone</h1>"),
+        "{html}"
+    );
+    // every source, with its link and, where it differs, its own title
+    assert!(
+        html.contains("href=\"http://wire.example/2016/05/04/zgc.html?id=1001\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"https://daily.example/zgc\""),
+        "{html}"
+    );
+    assert!(html.contains("Innovation Daily"), "{html}");
+    assert!(
+        html.contains("ZHONGGUANCUN BECOMES IP SERVICE CLUSTER DEMONSTRATION ZONE!"),
+        "daily's own title: {html}"
+    );
+    assert!(
+        html.contains("intellectual property promotion meeting"),
+        "{html}"
+    );
+
+    let etag = page.headers["etag"].clone();
+    assert_eq!(
+        get(&format!("/articles/{id}"), &[("If-None-Match", &etag)]).status,
+        304
+    );
+
+    // a title from the internet is text, never markup
+    let bad_id = bad["id"].as_str().expect("id");
+    let html = String::from_utf8_lossy(&get(&format!("/articles/{bad_id}"), &[]).body).into_owned();
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "{html}");
+    assert!(
+        !html.contains("<img"),
+        "no element made of the title: {html}"
+    );
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+
+    // unknown or malformed ids
+    assert_eq!(get("/articles/0000000000000000", &[]).status, 404);
+    assert_eq!(get("/articles/../status.json", &[]).status, 404);
+    assert_eq!(get("/articles/xyz.json", &[]).status, 404);
+}
