@@ -9,6 +9,7 @@ mod codec;
 mod engine;
 mod filter;
 mod keys;
+mod listing;
 mod maintenance;
 pub mod merge;
 mod near;
@@ -20,6 +21,7 @@ mod topics;
 mod upgrade;
 mod write;
 
+pub use listing::{Listing, Page};
 pub use maintenance::{EXPORT_FORMAT, Imported, Record};
 pub use near::DedupRules;
 pub use split::{Split, SplitError};

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -19,7 +19,7 @@ use tower_http::compression::CompressionLayer;
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::live::LiveConfig;
-use crate::publish::{Format, PublishError, Rendered, Site, render_source, render_topic};
+use crate::publish::{Format, PublishError, Rendered, render_source, render_topic};
 use crate::telemetry::{CacheResult, HttpCounters};
 pub use connections::{ServerLimits, connections_that_fit};
 
@@ -199,6 +199,12 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", axum::routing::get(index))
+        .route(
+            "/sources",
+            axum::routing::get(|State(state): State<Arc<AppState>>| async move {
+                pages::blocking_page(state, pages::sources_page).await
+            }),
+        )
         .route("/healthz", axum::routing::get(healthz))
         .merge(
             Router::new()
@@ -289,8 +295,24 @@ fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
 async fn topic_feed(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    if !file.contains('.') {
+        // `/topics/{id}`: the topic as a page people read
+        let Some(topic) = state.config().topics.iter().find(|t| t.id == file).cloned() else {
+            return (StatusCode::NOT_FOUND, format!("no topic {file:?}\n")).into_response();
+        };
+        let before = query.get("before").cloned();
+        return pages::blocking_page(state, move |st| {
+            pages::listing_page(
+                st,
+                &crate::publish::Channel::of_topic(&topic),
+                before.as_deref(),
+            )
+        })
+        .await;
+    }
     let Some((id, format)) = file
         .rsplit_once('.')
         .and_then(|(id, ext)| Some((id.to_string(), Format::from_ext(ext)?)))
@@ -312,8 +334,30 @@ async fn topic_feed(
 async fn source_feed(
     State(state): State<Arc<AppState>>,
     Path(file): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
+    if !file.contains('.') {
+        // `/sources/{id}`: the source's articles as a page people read
+        let Some(source) = state
+            .config()
+            .sources
+            .iter()
+            .find(|s| s.id == file)
+            .cloned()
+        else {
+            return (StatusCode::NOT_FOUND, format!("no source {file:?}\n")).into_response();
+        };
+        let before = query.get("before").cloned();
+        return pages::blocking_page(state, move |st| {
+            pages::listing_page(
+                st,
+                &crate::publish::Channel::of_source(&source),
+                before.as_deref(),
+            )
+        })
+        .await;
+    }
     let Some((id, format)) = file
         .rsplit_once('.')
         .and_then(|(id, ext)| Some((id.to_string(), Format::from_ext(ext)?)))
@@ -544,8 +588,9 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
         .map(|r| {
             let error = r.moved_to.as_ref().map(|to| format!("moved to {to}; update feeds.toml")).or(r.last_error.clone()).or(r.warning.as_ref().map(|w| format!("warning: {w}"))).unwrap_or_default();
             format!(
-                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr class=\"{}\"><td>{}<br><span class=\"meta\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 attr(&r.state.replace(' ', "-")),
+                esc(&r.name),
                 esc(&r.id),
                 esc(&r.state),
                 when(r.last_success),
@@ -558,7 +603,7 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
         })
         .collect();
     Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .6em;text-align:left}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}</style></head>\n<body><h1>Source health</h1>{config_error}{restart}<table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:80em}}td,th{{padding:.2em .6em;text-align:left;vertical-align:top}}.meta{{color:#555;font-size:.9em}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}.wide{{overflow-x:auto}}</style></head>\n<body><nav><a href=\"./\">gazette</a> · <a href=\"sources\">sources</a></nav><h1>Source health</h1>{config_error}{restart}<div class=\"wide\"><table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table></div><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
         config_error = state
             .reload_error()
             .map(|e| format!("<p class=\"failing\"><b>feeds.toml was not reloaded:</b> {}</p>", esc(&e)))
@@ -695,48 +740,8 @@ fn attr(s: &str) -> String {
     html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
-async fn index(State(state): State<Arc<AppState>>) -> Html<String> {
-    let config = state.config();
-    let site = Site::new(&config);
-    let mut head = String::new();
-    let mut rows = String::new();
-    for t in &config.topics {
-        let channel = crate::publish::Channel::of_topic(t);
-        for (format, mime) in [
-            (Format::Rss, "application/rss+xml"),
-            (Format::Atom, "application/atom+xml"),
-            (Format::Json, "application/feed+json"),
-        ] {
-            head.push_str(&format!(
-                "<link rel=\"alternate\" type=\"{mime}\" title=\"{} ({})\" href=\"{}\">\n",
-                attr(&t.title),
-                format.ext(),
-                attr(&site.feed_url(&channel, format))
-            ));
-        }
-        let links: Vec<String> = Format::ALL
-            .iter()
-            .map(|f| {
-                format!(
-                    "<a href=\"{}\">{}</a>",
-                    attr(&site.feed_url(&channel, *f)),
-                    f.ext().to_uppercase()
-                )
-            })
-            .collect();
-        rows.push_str(&format!(
-            "<li><h2>{}</h2><p>{}</p><p>{} articles · {}</p></li>\n",
-            esc(&t.title),
-            esc(t.description.as_deref().unwrap_or("")),
-            state.archive.topic_len(&t.id),
-            links.join(" · ")
-        ));
-    }
-    Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>gazette</title>\n{head}<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}li{{list-style:none;margin-bottom:1.5em}}</style></head>\n<body><h1>gazette</h1><p>{} articles from {} sources.</p><ul>\n{rows}</ul></body></html>\n",
-        state.archive.len(),
-        state.config().sources.iter().filter(|s| s.enabled).count()
-    ))
+async fn index(State(state): State<Arc<AppState>>) -> Response {
+    pages::blocking_page(state, pages::front_page).await
 }
 
 #[cfg(test)]

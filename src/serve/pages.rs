@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{AppState, attr, esc};
+use crate::archive::Listing;
 use crate::model::{Article, article_json, published_local};
 use crate::publish::{Channel, Format, Site, etag_of};
 
@@ -26,7 +27,9 @@ pub(super) const STYLE: &str = "body{font-family:system-ui,sans-serif;line-heigh
      max-width:42em;margin:0 auto;padding:1em;color:#222;overflow-wrap:anywhere}\
      img,video,audio,iframe,table,pre{max-width:100%;height:auto}pre{overflow-x:auto}\
      a{color:#0645ad}.meta{color:#555;font-size:.9em}nav{margin-bottom:1em}\
-     h1{line-height:1.2}ul.sources{padding-left:1.2em}";
+     h1{line-height:1.2}ul.sources{padding-left:1.2em}ul.articles,ul.topics{padding:0}\
+     ul.articles li,ul.topics li{list-style:none;margin-bottom:1em}\
+     td,th{padding:.2em .6em;text-align:left;vertical-align:top}";
 
 /// `/articles/{id}` and `/articles/{id}.json`.
 pub(super) async fn article(
@@ -193,4 +196,295 @@ fn article_page(a: &Article, site: &Site<'_>, config: &crate::config::Config) ->
         meta = meta.join(" · "),
         first_seen = esc(&a.first_seen.format("%Y-%m-%d %H:%M UTC").to_string()),
     )
+}
+
+/// Articles per page of a topic, a source or the front page's list.
+const PER_PAGE: usize = 30;
+
+/// A page in gazette's one layout: viewport, the shared stylesheet, the navigation, and
+/// `alternates` as autodiscovery links (`<link rel="alternate">`, (title, MIME type, URL)).
+pub(super) fn layout(
+    title: &str,
+    alternates: &[(String, &str, String)],
+    body: &str,
+    site: &Site<'_>,
+) -> String {
+    let link = |path: &str| attr(site.base_url.join(path).as_ref().map_or("", |u| u.as_str()));
+    let head: String = alternates
+        .iter()
+        .map(|(t, mime, url)| {
+            format!(
+                "<link rel=\"alternate\" type=\"{mime}\" title=\"{}\" href=\"{}\">",
+                attr(t),
+                attr(url)
+            )
+        })
+        .collect();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title>{head}<style>{STYLE}</style></head>\n<body><nav>\
+         <a href=\"{}\">gazette</a> · <a href=\"{}\">sources</a> · <a href=\"{}\">status</a>\
+         </nav>\n{body}</body></html>\n",
+        esc(title),
+        link(""),
+        link("sources"),
+        link("status"),
+    )
+}
+
+/// The three formats of a feed, as autodiscovery links.
+pub(super) fn alternates(
+    channel: &Channel,
+    site: &Site<'_>,
+) -> Vec<(String, &'static str, String)> {
+    [
+        (Format::Rss, "application/rss+xml"),
+        (Format::Atom, "application/atom+xml"),
+        (Format::Json, "application/feed+json"),
+    ]
+    .into_iter()
+    .map(|(f, mime)| {
+        (
+            format!("{} ({})", channel.title, f.ext()),
+            mime,
+            site.feed_url(channel, f),
+        )
+    })
+    .collect()
+}
+
+/// "Subscribe: RSS · Atom · JSON" for a feed.
+pub(super) fn subscribe(channel: &Channel, site: &Site<'_>) -> String {
+    let links: Vec<String> = Format::ALL
+        .iter()
+        .map(|f| {
+            format!(
+                "<a href=\"{}\">{}</a>",
+                attr(&site.feed_url(channel, *f)),
+                f.ext().to_uppercase()
+            )
+        })
+        .collect();
+    format!("<p class=\"meta\">Subscribe: {}</p>", links.join(" · "))
+}
+
+/// Articles as a readable list: the title (to the archived copy), date and sources.
+pub(super) fn article_list(articles: &[Article], site: &Site<'_>) -> String {
+    if articles.is_empty() {
+        return "<p>No articles yet.</p>".to_string();
+    }
+    let items: String = articles
+        .iter()
+        .map(|a| {
+            let names: Vec<String> = a
+                .sources
+                .iter()
+                .map(|s| {
+                    esc(&site
+                        .sources
+                        .get(s)
+                        .map_or_else(|| s.clone(), |(name, _)| name.clone()))
+                })
+                .collect();
+            format!(
+                "<li><a href=\"{}\">{}</a><br><span class=\"meta\">{} · {}</span></li>\n",
+                attr(&site.article_url(&a.id)),
+                esc(&a.title),
+                esc(&a.published.format("%Y-%m-%d %H:%M UTC").to_string()),
+                names.join(", ")
+            )
+        })
+        .collect();
+    format!("<ul class=\"articles\">\n{items}</ul>")
+}
+
+/// "Older" link of a listing page.
+fn older(path: &str, next: Option<&str>, site: &Site<'_>) -> String {
+    match next {
+        Some(cursor) => format!(
+            "<p><a rel=\"next\" href=\"{}?before={}\">Older articles</a></p>",
+            attr(site.base_url.join(path).as_ref().map_or("", |u| u.as_str())),
+            attr(cursor)
+        ),
+        None => String::new(),
+    }
+}
+
+/// The HTML of a topic's or a source's page: its title, the subscribe links and a page of
+/// its articles, newest first, with a link to the older ones (`?before=`) and back to the
+/// newest.
+pub(super) fn listing_page(
+    state: &AppState,
+    channel: &Channel,
+    before: Option<&str>,
+) -> Result<String, crate::archive::ArchiveError> {
+    let config = state.config();
+    let site = Site::new(&config);
+    let listing = match channel.kind {
+        crate::publish::ChannelKind::Topic => Listing::Topic(&channel.id),
+        crate::publish::ChannelKind::Source => Listing::Source(&channel.id),
+    };
+    let page = state.archive.page(listing, before, PER_PAGE)?;
+    let newest = if before.is_some() {
+        format!(
+            "<p><a href=\"{}\">Newest articles</a></p>",
+            attr(
+                site.base_url
+                    .join(&channel.path())
+                    .as_ref()
+                    .map_or("", |u| u.as_str())
+            )
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>{}</h1><p>{}</p>{}{newest}{}{}",
+        esc(&channel.title),
+        esc(channel.description.as_deref().unwrap_or("")),
+        subscribe(channel, &site),
+        article_list(&page.articles, &site),
+        older(&channel.path(), page.next.as_deref(), &site),
+    );
+    Ok(layout(
+        &channel.title,
+        &alternates(channel, &site),
+        &body,
+        &site,
+    ))
+}
+
+/// An HTML page as a response: no script may run on it.
+pub(super) fn html_response(html: String) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, PAGE_CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// Builds a page off the async threads (it reads the archive); a failure is a 503 that says
+/// why.
+pub(super) async fn blocking_page(
+    state: Arc<AppState>,
+    build: impl FnOnce(&AppState) -> Result<String, crate::archive::ArchiveError> + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(move || build(&state)).await {
+        Ok(Ok(html)) => html_response(html),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("archive unusable: {e}\n"),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error: {e}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// `/sources`: every source with its name, kind, health and article counts, and its page.
+pub(super) fn sources_page(state: &AppState) -> Result<String, crate::archive::ArchiveError> {
+    let config = state.config();
+    let site = Site::new(&config);
+    let rows = crate::health::sources(&config, &state.archive, chrono::Utc::now())?;
+    let body: String = rows
+        .iter()
+        .zip(&config.sources)
+        .map(|(r, s)| {
+            let kind = match s.kind {
+                crate::config::SourceKind::Auto => "auto",
+                crate::config::SourceKind::Feed => "feed",
+                crate::config::SourceKind::Html => "html",
+            };
+            let page = site
+                .base_url
+                .join(&format!("sources/{}", s.id))
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            format!(
+                "<tr><td><a href=\"{}\">{}</a><br><span class=\"meta\">{}</span></td><td>{kind}</td>\
+                 <td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                attr(&page),
+                esc(&r.name),
+                esc(&r.id),
+                esc(&r.state),
+                r.articles,
+                r.articles_7d
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Sources</h1><div style=\"overflow-x:auto\"><table><tr><th>source</th><th>kind</th>\
+         <th>health</th><th>articles</th><th>7 days</th></tr>\n{body}</table></div>\
+         <p class=\"meta\"><a href=\"{}\">OPML of the sources</a> · <a href=\"{}\">OPML of \
+         gazette's feed of each source</a></p>",
+        attr(
+            site.base_url
+                .join("sources.opml")
+                .as_ref()
+                .map_or("", |u| u.as_str())
+        ),
+        attr(
+            site.base_url
+                .join("sources/feeds.opml")
+                .as_ref()
+                .map_or("", |u| u.as_str())
+        ),
+    );
+    Ok(layout("gazette: sources", &[], &body, &site))
+}
+
+/// `/`: the topics with their counts and subscribe links, the newest articles, and the way to
+/// everything else.
+pub(super) fn front_page(state: &AppState) -> Result<String, crate::archive::ArchiveError> {
+    let config = state.config();
+    let site = Site::new(&config);
+    let mut alts = Vec::new();
+    let topics: String = config
+        .topics
+        .iter()
+        .map(|t| {
+            let channel = Channel::of_topic(t);
+            alts.extend(alternates(&channel, &site));
+            let page = site
+                .base_url
+                .join(&channel.path())
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            format!(
+                "<li><h3><a href=\"{}\">{}</a></h3><p>{}</p><p class=\"meta\">{} articles</p>{}</li>\n",
+                attr(&page),
+                esc(&t.title),
+                esc(t.description.as_deref().unwrap_or("")),
+                state.archive.topic_len(&t.id),
+                subscribe(&channel, &site)
+            )
+        })
+        .collect();
+    let newest = state.archive.page(Listing::All, None, 20)?;
+    let url = |p: &str| attr(site.base_url.join(p).as_ref().map_or("", |u| u.as_str()));
+    let body = format!(
+        "<h1>gazette</h1><p>{} articles from {} sources.</p><h2>Topics</h2>\
+         <ul class=\"topics\">\n{topics}</ul><h2>Newest articles</h2>{}\
+         <p class=\"meta\"><a href=\"{}\">Sources</a> · <a href=\"{}\">Status</a> · \
+         <a href=\"{}\">OPML of the topics</a> · <a href=\"{}\">OPML of the sources</a> · \
+         <a href=\"{}\">OPML of each source's feed</a></p>",
+        state.archive.len(),
+        config.sources.iter().filter(|s| s.enabled).count(),
+        article_list(&newest.articles, &site),
+        url("sources"),
+        url("status"),
+        url("topics.opml"),
+        url("sources.opml"),
+        url("sources/feeds.opml"),
+    );
+    Ok(layout("gazette", &alts, &body, &site))
 }

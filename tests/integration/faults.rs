@@ -263,9 +263,17 @@ fn credentials_in_source_urls_never_leave_the_process() {
         "/topics/all.rss",
         "/topics/all.atom",
         "/topics/all.json",
+        "/topics/all",
         "/",
+        "/sources",
+        "/sources/feeds.opml",
+        "/sources/ok",
+        "/sources/ok.rss",
+        "/sources/ok.atom",
+        "/sources/ok.json",
     ] {
         let r = http_get(daemon.addr, path, &[]);
+        assert_eq!(r.status, 200, "{path}");
         let body = String::from_utf8_lossy(&r.body);
         assert!(
             !body.contains("hunter2") && !body.contains("s3cret"),

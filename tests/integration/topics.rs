@@ -440,7 +440,7 @@ fn run_re_curates_an_edited_topic_in_the_background_while_serving() {
     assert_eq!(members(), 2, "{}", daemon.log.lock().expect("log"));
     let index = http_get(daemon.addr, "/", &[]);
     assert!(
-        String::from_utf8_lossy(&index.body).contains("<p>2 articles · "),
+        String::from_utf8_lossy(&index.body).contains("<p class=\"meta\">2 articles</p>"),
         "{}",
         String::from_utf8_lossy(&index.body)
     );

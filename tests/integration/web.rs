@@ -268,3 +268,114 @@ fn an_article_has_an_archived_copy_as_a_page_and_as_json() {
     assert_eq!(get("/articles/../status.json", &[]).status, 404);
     assert_eq!(get("/articles/xyz.json", &[]).status, 404);
 }
+
+/// The pages people read: `/` (topics with counts and subscribe links, the newest articles),
+/// `/topics/{id}` and `/sources/{id}` (paged lists, newest first, linked to each other),
+/// `/sources` (name, kind, health, counts) and `/status` (names, a way home, a phone's width).
+#[test]
+fn pages_list_topics_sources_and_articles_with_paging() {
+    let server = FixtureServer::start();
+    let items: String = (0..35)
+        .map(|i| {
+            format!(
+                "<item><title>Patent story {i} &lt;b&gt;bold&lt;/b&gt;</title><guid>p{i}</guid>\
+                 <link>http://wire.example/p{i}</link>\
+                 <pubDate>Wed, 04 May 2016 {:02}:{:02}:00 GMT</pubDate></item>",
+                i / 60,
+                i % 60
+            )
+        })
+        .collect();
+    let feed = format!("<rss version=\"2.0\"><channel><title>Wire</title>{items}</channel></rss>");
+    server.route("/wire.rss", Reply::ok("application/rss+xml", feed));
+    let home = Gazette::new(&format!(
+        "{}[[topic]]\nid = \"ip\"\ntitle = \"IP & innovation\"\nquery = 'patent*'\n",
+        source(
+            "wire",
+            &server.url("/wire.rss"),
+            "name = \"China Science Wire\""
+        ),
+    ));
+    assert_eq!(home.run(&["poll"]).code, 0);
+    let daemon = home.start();
+    let page = |path: &str| {
+        let r = http_get(daemon.addr, path, &[]);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(r.headers["content-type"].starts_with("text/html"), "{path}");
+        let html = String::from_utf8_lossy(&r.body).into_owned();
+        assert!(html.contains("name=\"viewport\""), "{path}: {html}");
+        assert!(!html.contains("<b>bold"), "{path}: a title became markup");
+        html
+    };
+
+    let front = page("/");
+    assert!(front.contains("IP &amp; innovation"), "{front}");
+    assert!(
+        front.contains("<p class=\"meta\">35 articles</p>"),
+        "{front}"
+    );
+    assert!(
+        front.contains("/topics/ip.rss") && front.contains("/topics/ip\""),
+        "{front}"
+    );
+    // (an RSS title is HTML: its <b> is markup, read as text)
+    assert!(
+        front.contains(">Patent story 34 bold</a>"),
+        "newest first: {front}"
+    );
+    for link in [
+        "/sources\"",
+        "/status\"",
+        "/topics.opml",
+        "/sources.opml",
+        "/sources/feeds.opml",
+    ] {
+        assert!(front.contains(link), "{link}: {front}");
+    }
+    assert!(
+        front.contains("<link rel=\"alternate\" type=\"application/atom+xml\""),
+        "{front}"
+    );
+
+    for path in ["/topics/ip", "/sources/wire"] {
+        let first = page(path);
+        assert_eq!(first.matches("<li>").count(), 30, "{path}: {first}");
+        assert!(first.contains("Patent story 34"), "{path}");
+        assert!(
+            !first.contains("Patent story 4 bold"),
+            "{path}: the oldest are on page 2"
+        );
+        assert!(first.contains("<link rel=\"alternate\""), "{path}");
+        let older = first
+            .split("rel=\"next\" href=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a link to older articles")
+            .replace("&amp;", "&");
+        let older = older
+            .find(path)
+            .map(|at| older[at..].to_string())
+            .expect("a link on this server");
+        let second = page(&older);
+        assert_eq!(second.matches("<li>").count(), 5, "{path}: {second}");
+        assert!(second.contains("Patent story 0 bold"), "{path}: {second}");
+        assert!(!second.contains("rel=\"next\""), "{path}: the last page");
+        assert!(second.contains("Newest articles"), "{path}");
+    }
+    assert_eq!(http_get(daemon.addr, "/topics/nope", &[]).status, 404);
+    assert_eq!(http_get(daemon.addr, "/sources/nope", &[]).status, 404);
+
+    let sources = page("/sources");
+    for want in [
+        "China Science Wire",
+        ">auto<",
+        ">ok<",
+        ">35<",
+        "/sources/wire\"",
+    ] {
+        assert!(sources.contains(want), "{want}: {sources}");
+    }
+    let status = page("/status");
+    assert!(status.contains("China Science Wire"), "{status}");
+    assert!(status.contains("href=\"./\""), "a way home: {status}");
+}
