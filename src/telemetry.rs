@@ -27,6 +27,8 @@ pub const ARCHIVE_ARTICLES: &str = "gazette_archive_articles";
 /// Bytes free on the archive's filesystem (set at scrape time); polls are deferred below
 /// `[archive] min_free`.
 pub const ARCHIVE_FREE_BYTES: &str = "gazette_archive_free_bytes";
+/// WebSub publish pings by result (`ok`, `failed`: to be tried again, `dropped`: given up).
+pub const WEBSUB_PINGS: &str = "gazette_websub_pings_total";
 
 /// Installs the process-wide recorder; `None` if one is installed already.
 pub fn install() -> Option<PrometheusHandle> {
@@ -41,8 +43,12 @@ pub fn install() -> Option<PrometheusHandle> {
 
 /// The server's routes as axum matches them, and the `route` label each is counted under
 /// (braces in label values trip some parsers).
-pub const ROUTES: [(&str, &str); 10] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("/", "/"),
+    ("/sources", "/sources"),
+    ("/sources/feeds.opml", "/sources/feeds.opml"),
+    ("/sources/{file}", "/sources/:file"),
+    ("/articles/{file}", "/articles/:file"),
     ("/healthz", "/healthz"),
     ("/status", "/status"),
     ("/status.json", "/status.json"),

@@ -17,6 +17,15 @@ impl Archive {
         g.get(topic).copied().unwrap_or(0)
     }
 
+    /// Every feed's generation (topics by id, sources by [`source_key`]): what changed since
+    /// an earlier snapshot is what moved (WebSub pings).
+    pub fn generations(&self) -> HashMap<String, u64> {
+        self.generations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// A number that changes whenever the articles `source` carried may have changed (its own
     /// feed's render cache, issue 22).
     pub fn source_generation(&self, source: &str) -> u64 {

@@ -50,6 +50,8 @@ pub struct FileServer {
     pub idle_timeout: Option<Spanned<String>>,
     pub max_connections: Option<Spanned<i64>>,
     pub public_status: Option<bool>,
+    /// A WebSub hub to advertise and ping when a feed changes.
+    pub websub_hub: Option<Spanned<String>>,
 }
 
 /// `[polling]`: defaults for every source.
@@ -131,6 +133,7 @@ pub const ARCHIVE_KEYS: &[&str] = &[
     "near_duplicates",
 ];
 pub const SERVER_KEYS: &[&str] = &[
+    "websub_hub",
     "listen",
     "base_url",
     "header_timeout",

@@ -80,6 +80,8 @@ pub struct ServerConfig {
     /// `/status*`, `/metrics` and `/healthz`'s detail for everyone (true), or for loopback
     /// clients only (false).
     pub public_status: bool,
+    /// A WebSub hub (W3C WebSub §4): advertised in every feed and pinged when one changes.
+    pub websub_hub: Option<Url>,
 }
 
 /// `[polling]`: defaults every source inherits.
@@ -447,6 +449,7 @@ impl Validator<'_> {
             idle_timeout: Duration::from_secs(60),
             max_connections: None,
             public_status: true,
+            websub_hub: None,
         };
         let mut base_url_given = false;
         if let Some(s) = &raw.server {
@@ -482,6 +485,9 @@ impl Validator<'_> {
             }
             if let Some(p) = s.public_status {
                 server.public_status = p;
+            }
+            if let Some(h) = &s.websub_hub {
+                server.websub_hub = self.http_url(h, "[server]", "websub_hub");
             }
             if let Some(x) = &s.max_connections {
                 match usize::try_from(*x.get_ref()) {

@@ -255,6 +255,12 @@ impl Daemon {
             Arc::clone(&live),
             shutdown.clone(),
         ));
+        // WebSub: tells the hub (when one is configured) which feeds changed
+        chores.spawn(crate::serve::websub::run(
+            Arc::clone(&state),
+            state.hub_health(),
+            shutdown.clone(),
+        ));
         {
             let parts = Parts {
                 archive: Arc::clone(&archive),

@@ -352,6 +352,58 @@ impl Fetcher {
         Ok(Fetcher { client, guard })
     }
 
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to `url` and returns the status;
+    /// redirects are not followed and the answer's body is not read (WebSub publish pings).
+    /// A status outside 2xx is an error.
+    pub async fn post_form(
+        &self,
+        url: &Url,
+        form: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<u16, FetchError> {
+        let shown = crate::secrets::redact(url).to_string();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let sent = self
+            .client
+            .post(url.clone())
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .timeout(timeout)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) if e.is_timeout() => {
+                return Err(FetchError::Timeout {
+                    url: shown,
+                    after: timeout,
+                });
+            }
+            Err(e) => {
+                return Err(FetchError::Connect {
+                    url: shown,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let status = response.status();
+        if status.is_success() {
+            Ok(status.as_u16())
+        } else {
+            Err(FetchError::Status {
+                url: shown,
+                status: status.as_u16(),
+                reason: status.canonical_reason().map(str::to_string),
+                retry_after: None,
+            })
+        }
+    }
+
     /// GETs `url` within `limits`.
     pub async fn get(&self, url: &Url, limits: Limits) -> Result<Fetched, FetchError> {
         self.get_conditional(url, limits, Validators::default())

@@ -137,14 +137,19 @@ pub fn feed(
         name: "gazette".into(),
         ..atom::Person::default()
     }]);
-    feed.set_links(vec![
+    let mut links = vec![
         link(
             &site.feed_url(channel, Format::Atom),
             "self",
             Some("application/atom+xml"),
         ),
         link(site.base_url.as_str(), "alternate", Some("text/html")),
-    ]);
+    ];
+    // W3C WebSub §4
+    if let Some(hub) = &site.hub {
+        links.push(link(hub, "hub", None));
+    }
+    feed.set_links(links);
     feed.set_generator(Some(atom::Generator {
         value: "gazette".into(),
         version: Some(env!("CARGO_PKG_VERSION").into()),

@@ -17,7 +17,17 @@ struct JsonFeed<'a> {
     feed_url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
+    /// JSON Feed 1.1 `hubs`: the WebSub hub.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -144,6 +154,14 @@ pub fn feed(
         home_page_url: site.base_url.to_string(),
         feed_url: site.feed_url(channel, Format::Json),
         description: channel.description.as_deref(),
+        hubs: site
+            .hub
+            .iter()
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
+            .collect(),
         items: articles.iter().map(|a| item(a, site)).collect(),
     };
     serde_json::to_vec_pretty(&feed)

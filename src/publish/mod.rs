@@ -146,6 +146,8 @@ pub struct Site<'a> {
     /// A source's own feed credits that source first (its link, its author), when the article
     /// has its link.
     pub primary: Option<String>,
+    /// The WebSub hub feeds advertise (`[server] websub_hub`).
+    pub hub: Option<String>,
 }
 
 impl<'a> Site<'a> {
@@ -167,6 +169,7 @@ impl<'a> Site<'a> {
                 })
                 .collect(),
             primary: None,
+            hub: config.server.websub_hub.as_ref().map(Url::to_string),
         }
     }
 

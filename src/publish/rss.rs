@@ -168,12 +168,21 @@ pub fn feed(
     let scheme = credit::topic_scheme(site);
     let items: Vec<rss::Item> = articles.iter().map(|a| item(a, site, &scheme)).collect();
     let mut atom = AtomExtension::default();
-    atom.set_links(vec![Link {
+    let mut links = vec![Link {
         href: site.feed_url(of, Format::Rss),
         rel: "self".into(),
         mime_type: Some("application/rss+xml".into()),
         ..Link::default()
-    }]);
+    }];
+    // W3C WebSub §4: the hub, beside the self link subscribers give it
+    if let Some(hub) = &site.hub {
+        links.push(Link {
+            href: xml_safe(hub),
+            rel: "hub".into(),
+            ..Link::default()
+        });
+    }
+    atom.set_links(links);
     let mut channel = rss::Channel::default();
     channel.set_title(xml_safe(&of.title));
     channel.set_link(site.base_url.to_string());

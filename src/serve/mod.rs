@@ -25,6 +25,7 @@ pub use connections::{ServerLimits, connections_that_fit};
 
 mod connections;
 mod pages;
+pub mod websub;
 
 /// Rendered feeds: topic → its cached feed in each format (indexed by `format as usize`); keyed
 /// by the topic alone so a lookup borrows the request's `&str` instead of allocating a key.
@@ -51,11 +52,14 @@ pub struct Served {
     last_modified: Option<HeaderValue>,
     content_type: Option<HeaderValue>,
     cache_control: Option<HeaderValue>,
+    /// `Link: <hub>; rel="hub", <self>; rel="self"` when a WebSub hub is configured.
+    link: Option<HeaderValue>,
 }
 
 impl Served {
-    fn new(mut rendered: Rendered, max_age: u64) -> Served {
+    fn new(mut rendered: Rendered, max_age: u64, link: Option<HeaderValue>) -> Served {
         Served {
+            link,
             body: axum::body::Bytes::from(std::mem::take(&mut rendered.body)),
             etag: HeaderValue::from_str(&rendered.etag).ok(),
             last_modified: HeaderValue::from_str(&http_date(rendered.last_modified)).ok(),
@@ -74,6 +78,18 @@ pub enum Feed<'a> {
 }
 
 impl Feed<'_> {
+    /// Its URL in `format`.
+    pub fn url(self, config: &Config, format: Format) -> String {
+        let path = match self {
+            Feed::Topic(id) => format!("topics/{id}.{}", format.ext()),
+            Feed::Source(id) => format!("sources/{id}.{}", format.ext()),
+        };
+        config.server.base_url.join(&path).map_or_else(
+            |_| format!("{}{path}", config.server.base_url),
+            |u| u.to_string(),
+        )
+    }
+
     /// Its key in the render cache and among the archive's generations.
     fn key(self) -> String {
         match self {
@@ -94,6 +110,8 @@ pub struct AppState {
     cache: FeedCache,
     /// Requests and render-cache results, published on `/metrics`.
     counters: HttpCounters,
+    /// The WebSub hub's health ([`websub::run`] writes it, `/status*` shows it).
+    hub: websub::HubHealth,
 }
 
 impl AppState {
@@ -110,7 +128,13 @@ impl AppState {
             metrics,
             cache: Mutex::new(HashMap::new()),
             counters: HttpCounters::default(),
+            hub: websub::HubHealth::default(),
         })
+    }
+
+    /// The WebSub hub's health, for [`websub::run`].
+    pub fn hub_health(&self) -> websub::HubHealth {
+        Arc::clone(&self.hub)
     }
 
     /// The configuration in force.
@@ -180,7 +204,12 @@ impl AppState {
             generation,
             "rendered feed"
         );
-        let served = Arc::new(Served::new(rendered, live.max_age));
+        // W3C WebSub §4: the hub and the topic URL in a Link header too
+        let link = live.config.server.websub_hub.as_ref().and_then(|hub| {
+            let me = feed.url(&live.config, format);
+            HeaderValue::from_str(&format!("<{hub}>; rel=\"hub\", <{me}>; rel=\"self\"")).ok()
+        });
+        let served = Arc::new(Served::new(rendered, live.max_age, link));
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -427,11 +456,12 @@ async fn feed_response(
 /// A rendered feed as a response: its validators and caching headers, and `304 Not Modified`
 /// when the request's validators match (RFC 9110 §13.1).
 fn respond(served: &Served, headers: &HeaderMap) -> Response {
-    let mut out = HeaderMap::with_capacity(4);
+    let mut out = HeaderMap::with_capacity(5);
     let headers_of = [
         (header::ETAG, &served.etag),
         (header::LAST_MODIFIED, &served.last_modified),
         (header::CACHE_CONTROL, &served.cache_control),
+        (header::LINK, &served.link),
     ];
     for (name, value) in headers_of {
         if let Some(v) = value {
@@ -542,6 +572,9 @@ async fn status_json(State(state): State<Arc<AppState>>) -> Response {
                 "sources": rows,
                 "config_error": state.reload_error(),
                 "restart_needed": state.live.restart_needed(),
+                "websub": state.config().server.websub_hub.as_ref().map(|_| {
+                    state.hub.lock().unwrap_or_else(|p| p.into_inner()).clone()
+                }),
             })
             .to_string(),
         )
@@ -558,7 +591,7 @@ async fn status_rss(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     match crate::health::events_rss(&state.archive, &state.config().server.base_url) {
         // the same headers and conditional GET as a topic feed; a short max-age: operators
         // want to hear of problems soon
-        Ok(rendered) => respond(&Served::new(rendered, 60), &headers),
+        Ok(rendered) => respond(&Served::new(rendered, 60, None), &headers),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("archive unusable: {e}\n"),

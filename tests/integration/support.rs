@@ -74,6 +74,8 @@ struct Routes {
     user_agents: Vec<String>,
     /// Every request's path and headers (names lower-cased), in order.
     requests: Vec<(String, HashMap<String, String>)>,
+    /// Every request's path and body, in order.
+    bodies: Vec<(String, Vec<u8>)>,
     in_flight: usize,
     peak_in_flight: usize,
 }
@@ -145,6 +147,16 @@ impl FixtureServer {
             .collect()
     }
 
+    /// The bodies of every request made to `path`, in order.
+    pub fn bodies(&self, path: &str) -> Vec<Vec<u8>> {
+        let r = self.routes.lock().expect("routes");
+        r.bodies
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+
     /// The most requests that were in flight at once (for `Payload::Delayed` replies).
     pub fn peak_in_flight(&self) -> usize {
         self.routes.lock().expect("routes").peak_in_flight
@@ -163,6 +175,12 @@ impl FixtureServer {
 
 async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Response {
     let path = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .map(|b| b.to_vec())
+        .unwrap_or_default();
+    let req = Request::from_parts(parts, axum::body::Body::empty());
     let reply = {
         let mut r = routes.lock().expect("routes");
         *r.hits.entry(path.clone()).or_default() += 1;
@@ -184,6 +202,7 @@ async fn handle(State(routes): State<Arc<Mutex<Routes>>>, req: Request) -> Respo
             })
             .collect();
         r.requests.push((path.clone(), headers));
+        r.bodies.push((path.clone(), body));
         match r.replies.get_mut(&path) {
             Some(queue) if queue.len() > 1 => queue.pop_front(),
             Some(queue) => queue.front().cloned(),

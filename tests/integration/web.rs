@@ -379,3 +379,181 @@ fn pages_list_topics_sources_and_articles_with_paging() {
     assert!(status.contains("China Science Wire"), "{status}");
     assert!(status.contains("href=\"./\""), "a way home: {status}");
 }
+
+fn hub_urls(server: &FixtureServer) -> Vec<String> {
+    server
+        .bodies("/hub")
+        .iter()
+        .map(|b| {
+            let form: Vec<(String, String)> = url::form_urlencoded::parse(b).into_owned().collect();
+            assert!(
+                form.contains(&("hub.mode".into(), "publish".into())),
+                "{form:?}"
+            );
+            let urls: Vec<&String> = form
+                .iter()
+                .filter(|(k, _)| k == "hub.url")
+                .map(|(_, v)| v)
+                .collect();
+            assert_eq!(urls.len(), 1, "{form:?}");
+            urls[0].clone()
+        })
+        .collect()
+}
+
+fn websub_home(server: &FixtureServer) -> Gazette {
+    Gazette::new(&format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nwebsub_hub = \"{}\"\n\n{}\
+         [[topic]]\nid = \"ip\"\ntitle = \"IP\"\nquery = 'zhongguancun'\n\
+         [[topic]]\nid = \"parks\"\ntitle = \"Parks\"\nquery = 'park'\n",
+        server.url("/hub"),
+        source("wire", &server.url("/wire.rss"), "interval = \"1s\""),
+    ))
+}
+
+/// W3C WebSub: every feed advertises the hub (in the document and a `Link` header), and the
+/// hub gets exactly one `hub.mode=publish` ping per URL of a feed that changed, however many
+/// polls ran, and none for a feed that did not.
+#[test]
+fn the_hub_gets_one_ping_per_changed_feed_url_and_none_for_unchanged_ones() {
+    let server = FixtureServer::start();
+    server.route("/hub", Reply::status(204));
+    let v1 = fixture("same-story.rss");
+    server.route("/wire.rss", Reply::ok("application/rss+xml", v1.clone()));
+    let home = websub_home(&server);
+    let daemon = home.start();
+    let base = format!("http://{}/", daemon.addr);
+    let urls_of = |path: &str| {
+        ["rss", "atom", "json"]
+            .map(|f| format!("{base}{path}.{f}"))
+            .to_vec()
+    };
+    let mut want: Vec<String> = [
+        urls_of("topics/ip"),
+        urls_of("topics/parks"),
+        urls_of("sources/wire"),
+    ]
+    .concat();
+    want.sort();
+    wait_until("nine pings", Duration::from_secs(30), || {
+        server.bodies("/hub").len() >= 9
+    });
+    // several more polls (every second, nothing changed) and coalescing rounds go by
+    let polls = server.hits("/wire.rss");
+    wait_until("four more polls", Duration::from_secs(30), || {
+        server.hits("/wire.rss") >= polls + 4
+    });
+    let mut got = hub_urls(&server);
+    got.sort();
+    assert_eq!(got, want, "one ping per feed URL");
+    let requests = server.requests("/hub");
+    assert!(
+        requests[0]["content-type"].starts_with("application/x-www-form-urlencoded"),
+        "{requests:?}"
+    );
+
+    // the hub is advertised
+    let atom = http_get(daemon.addr, "/topics/ip.atom", &[]);
+    let hub = server.url("/hub");
+    assert!(
+        String::from_utf8_lossy(&atom.body)
+            .contains(&format!("<link href=\"{hub}\" rel=\"hub\"/>")),
+        "{}",
+        String::from_utf8_lossy(&atom.body)
+    );
+    let link = atom.headers.get("link").cloned().unwrap_or_default();
+    assert!(link.contains(&format!("<{hub}>; rel=\"hub\"")), "{link}");
+    assert!(
+        link.contains(&format!("<{base}topics/ip.atom>; rel=\"self\"")),
+        "{link}"
+    );
+    let rss =
+        String::from_utf8_lossy(&http_get(daemon.addr, "/sources/wire.rss", &[]).body).into_owned();
+    assert!(
+        rss.contains(&format!("href=\"{hub}\" rel=\"hub\"")),
+        "{rss}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&http_get(daemon.addr, "/topics/parks.json", &[]).body)
+            .expect("json");
+    assert_eq!(
+        json["hubs"],
+        serde_json::json!([{"type": "WebSub", "url": hub}])
+    );
+
+    // a new park story: the parks topic and the source change, the ip topic does not
+    let v2 = String::from_utf8(v1).expect("utf-8").replace(
+        "<item>",
+        "<item><title>Chaoyang opens a riverside park</title>\
+         <link>http://wire.example/2016/05/06/river.html</link><guid>wire-1009</guid>\
+         <pubDate>Fri, 06 May 2016 09:00:00 +0800</pubDate><description>Green.</description>\
+         </item><item>",
+    );
+    server.route("/wire.rss", Reply::ok("application/rss+xml", v2));
+    wait_until("six more pings", Duration::from_secs(30), || {
+        server.bodies("/hub").len() >= 15
+    });
+    let polls = server.hits("/wire.rss");
+    wait_until("four more polls", Duration::from_secs(30), || {
+        server.hits("/wire.rss") >= polls + 4
+    });
+    let got = hub_urls(&server);
+    assert_eq!(got.len(), 15, "{got:?}");
+    let mut second: Vec<String> = got[9..].to_vec();
+    second.sort();
+    let mut want: Vec<String> = [urls_of("topics/parks"), urls_of("sources/wire")].concat();
+    want.sort();
+    assert_eq!(second, want, "only the feeds that changed");
+
+    let status: serde_json::Value =
+        serde_json::from_slice(&http_get(daemon.addr, "/status.json", &[]).body).expect("json");
+    assert_eq!(status["websub"]["sent"], 15, "{status}");
+    assert!(status["websub"]["last_ok"].is_string(), "{status}");
+}
+
+/// A hub that never answers delays neither polls nor requests: pings wait on their own task,
+/// and the failure shows in `/status.json` and `/metrics`.
+#[test]
+fn a_hub_that_never_answers_slows_no_poll() {
+    let server = FixtureServer::start();
+    server.route(
+        "/hub",
+        Reply::status(204).payload(crate::support::Payload::Delayed(
+            Duration::from_secs(120),
+            Vec::new(),
+        )),
+    );
+    server.route(
+        "/wire.rss",
+        Reply::ok("application/rss+xml", fixture("same-story.rss")),
+    );
+    let home = websub_home(&server);
+    let daemon = home.start();
+    wait_until("a ping under way", Duration::from_secs(30), || {
+        server.hits("/hub") >= 1
+    });
+    // while the hub holds the ping, the source goes on being polled every second
+    let started = Instant::now();
+    let polls = server.hits("/wire.rss");
+    wait_until("five more polls", Duration::from_secs(30), || {
+        server.hits("/wire.rss") >= polls + 5
+    });
+    let took = started.elapsed();
+    println!("five polls while the hub hung: {took:?}");
+    // and feeds are served at once
+    let t = Instant::now();
+    assert_eq!(http_get(daemon.addr, "/topics/ip.rss", &[]).status, 200);
+    println!("a feed while the hub hung: {:?}", t.elapsed());
+    // the ping times out (10 s) and is recorded as a failure, to be tried again
+    wait_until("the failure recorded", Duration::from_secs(60), || {
+        let status: serde_json::Value =
+            serde_json::from_slice(&http_get(daemon.addr, "/status.json", &[]).body).expect("json");
+        status["websub"]["last_error"].is_string()
+    });
+    let metrics =
+        String::from_utf8_lossy(&http_get(daemon.addr, "/metrics", &[]).body).into_owned();
+    assert!(
+        metrics.contains("gazette_websub_pings_total{result=\"failed\"}"),
+        "{metrics}"
+    );
+}
