@@ -636,11 +636,36 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
         })
         .collect();
     Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:80em}}td,th{{padding:.2em .6em;text-align:left;vertical-align:top}}.meta{{color:#555;font-size:.9em}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}.wide{{overflow-x:auto}}</style></head>\n<body><nav><a href=\"./\">gazette</a> · <a href=\"sources\">sources</a></nav><h1>Source health</h1>{config_error}{restart}<div class=\"wide\"><table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table></div><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:80em}}td,th{{padding:.2em .6em;text-align:left;vertical-align:top}}.meta{{color:#555;font-size:.9em}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}.wide{{overflow-x:auto}}</style></head>\n<body><nav><a href=\"./\">gazette</a> · <a href=\"sources\">sources</a></nav><h1>Source health</h1>{config_error}{restart}{websub}<div class=\"wide\"><table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table></div><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
         config_error = state
             .reload_error()
             .map(|e| format!("<p class=\"failing\"><b>feeds.toml was not reloaded:</b> {}</p>", esc(&e)))
             .unwrap_or_default(),
+        websub = match &state.config().server.websub_hub {
+            None => String::new(),
+            Some(hub) => {
+                let h = state.hub.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let when = |t: Option<DateTime<Utc>>| {
+                    t.map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                };
+                let error = match (&h.last_error, h.last_error_at) {
+                    (Some(e), at) if at > h.last_ok => format!(
+                        " <span class=\"failing\">Last error ({}): {}</span>",
+                        when(at),
+                        esc(e)
+                    ),
+                    _ => String::new(),
+                };
+                format!(
+                    "<p>WebSub hub {}: {} pings sent, last at {}, {} waiting, {} given up.{error}</p>",
+                    esc(crate::secrets::redact(hub).as_ref()),
+                    h.sent,
+                    when(h.last_ok),
+                    h.queued,
+                    h.dropped
+                )
+            }
+        },
         restart = {
             let keys = state.live.restart_needed();
             if keys.is_empty() {

@@ -550,6 +550,11 @@ fn a_hub_that_never_answers_slows_no_poll() {
             serde_json::from_slice(&http_get(daemon.addr, "/status.json", &[]).body).expect("json");
         status["websub"]["last_error"].is_string()
     });
+    let page = String::from_utf8_lossy(&http_get(daemon.addr, "/status", &[]).body).into_owned();
+    assert!(
+        page.contains("WebSub hub") && page.contains("Last error"),
+        "{page}"
+    );
     let metrics =
         String::from_utf8_lossy(&http_get(daemon.addr, "/metrics", &[]).body).into_owned();
     assert!(
