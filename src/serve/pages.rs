@@ -155,11 +155,12 @@ fn article_page(a: &Article, site: &Site<'_>, config: &crate::config::Config) ->
         .iter()
         .filter_map(|t| config.topics.iter().find(|c| &c.id == t))
         .map(|t| {
-            format!(
-                "<a href=\"{}\">{}</a>",
-                attr(&site.feed_url(&Channel::of_topic(t), Format::Atom)),
-                esc(&t.title)
-            )
+            let page = site
+                .base_url
+                .join(&Channel::of_topic(t).path())
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            format!("<a href=\"{}\">{}</a>", attr(&page), esc(&t.title))
         })
         .collect();
     let topics = if topics.is_empty() {
