@@ -43,8 +43,9 @@ pub fn install() -> Option<PrometheusHandle> {
 
 /// The server's routes as axum matches them, and the `route` label each is counted under
 /// (braces in label values trip some parsers).
-pub const ROUTES: [(&str, &str); 14] = [
+pub const ROUTES: [(&str, &str); 15] = [
     ("/", "/"),
+    ("/feed.xsl", "/feed.xsl"),
     ("/sources", "/sources"),
     ("/sources/feeds.opml", "/sources/feeds.opml"),
     ("/sources/{file}", "/sources/:file"),

@@ -148,6 +148,9 @@ pub struct Site<'a> {
     pub primary: Option<String>,
     /// The WebSub hub feeds advertise (`[server] websub_hub`).
     pub hub: Option<String>,
+    /// The XSL stylesheet RSS and Atom documents link (`/feed.xsl`), so that a browser shows a
+    /// page saying how to subscribe instead of raw XML; feed readers ignore it.
+    pub stylesheet: Option<String>,
 }
 
 impl<'a> Site<'a> {
@@ -170,6 +173,12 @@ impl<'a> Site<'a> {
                 .collect(),
             primary: None,
             hub: config.server.websub_hub.as_ref().map(Url::to_string),
+            stylesheet: config
+                .server
+                .base_url
+                .join("feed.xsl")
+                .ok()
+                .map(|u| u.to_string()),
         }
     }
 
@@ -250,8 +259,14 @@ pub fn render(
         reason,
     };
     let body = match format {
-        Format::Rss => rss::feed(channel, articles, site, last_modified).map_err(err)?,
-        Format::Atom => atom::feed(channel, articles, site, last_modified).map_err(err)?,
+        Format::Rss => with_stylesheet(
+            rss::feed(channel, articles, site, last_modified).map_err(err)?,
+            site,
+        ),
+        Format::Atom => with_stylesheet(
+            atom::feed(channel, articles, site, last_modified).map_err(err)?,
+            site,
+        ),
         Format::Json => json::feed(channel, articles, site).map_err(|e| err(e.to_string()))?,
     };
     let etag = etag_of(&body);
@@ -262,6 +277,28 @@ pub fn render(
         content_type: format.content_type(),
         items: articles.len(),
     })
+}
+
+/// An XML document with `<?xml-stylesheet?>` (W3C "Associating Style Sheets with XML
+/// documents") after its declaration, when the site has a stylesheet.
+fn with_stylesheet(xml: Vec<u8>, site: &Site<'_>) -> Vec<u8> {
+    let Some(href) = &site.stylesheet else {
+        return xml;
+    };
+    let pi = format!(
+        "\n<?xml-stylesheet type=\"text/xsl\" href=\"{}\"?>",
+        html_escape::encode_double_quoted_attribute(href)
+    );
+    let at = if xml.starts_with(b"<?xml") {
+        xml.windows(2).position(|w| w == b"?>").map_or(0, |i| i + 2)
+    } else {
+        0
+    };
+    let mut out = Vec::with_capacity(xml.len() + pi.len());
+    out.extend_from_slice(&xml[..at]);
+    out.extend_from_slice(pi.as_bytes());
+    out.extend_from_slice(&xml[at..]);
+    out
 }
 
 /// A weak validator, a hash of the body (RFC 9110 §8.8.3): the server sends the same bytes

@@ -260,6 +260,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/topics/{file}", axum::routing::get(topic_feed))
         .route("/sources/feeds.opml", axum::routing::get(source_feeds_opml))
+        .route(
+            "/feed.xsl",
+            axum::routing::get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/xsl; charset=utf-8"),
+                        (header::CACHE_CONTROL, "max-age=86400"),
+                    ],
+                    include_str!("feed.xsl"),
+                )
+            }),
+        )
         .route("/articles/{file}", axum::routing::get(pages::article))
         .route("/sources/{file}", axum::routing::get(source_feed))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
@@ -456,7 +468,7 @@ async fn feed_response(
 /// A rendered feed as a response: its validators and caching headers, and `304 Not Modified`
 /// when the request's validators match (RFC 9110 §13.1).
 fn respond(served: &Served, headers: &HeaderMap) -> Response {
-    let mut out = HeaderMap::with_capacity(5);
+    let mut out = HeaderMap::with_capacity(6);
     let headers_of = [
         (header::ETAG, &served.etag),
         (header::LAST_MODIFIED, &served.last_modified),
@@ -468,11 +480,28 @@ fn respond(served: &Served, headers: &HeaderMap) -> Response {
             out.insert(name, v.clone());
         }
     }
+    // the same URL answers browsers and feed readers differently (the Content-Type)
+    out.insert(header::VARY, HeaderValue::from_static("accept"));
     if not_modified(headers, &served.rendered) {
         return (StatusCode::NOT_MODIFIED, out).into_response();
     }
     if let Some(v) = &served.content_type {
-        out.insert(header::CONTENT_TYPE, v.clone());
+        // A browser (it asks for text/html first) downloads `application/rss+xml` instead of
+        // showing it; as `application/xml` it applies the feed's stylesheet (`/feed.xsl`) and
+        // shows how to subscribe. Feed readers get the feed's own type.
+        let browser = headers
+            .get(header::ACCEPT)
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+        let xml = served.rendered.content_type != Format::Json.content_type();
+        if browser && xml {
+            out.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml; charset=utf-8"),
+            );
+        } else {
+            out.insert(header::CONTENT_TYPE, v.clone());
+        }
     }
     (StatusCode::OK, out, served.body.clone()).into_response()
 }

@@ -135,6 +135,24 @@ fn pages_read_well_at_desktop_and_phone_width_and_run_nothing() {
             "sources",
             vec!["China Science Wire".into()],
         ),
+        // a feed URL opened in a browser: the stylesheet's page, saying how to subscribe
+        (
+            "/topics/parks.rss".into(),
+            "feed-rss",
+            vec![
+                "This is a web feed".into(),
+                format!("{base}/topics/parks.rss"),
+                format!("{HOSTILE_1} park"),
+            ],
+        ),
+        (
+            "/sources/wire.atom".into(),
+            "feed-atom",
+            vec![
+                "This is a web feed".into(),
+                "Haidian opens a new science park".into(),
+            ],
+        ),
         (
             "/status".into(),
             "status",
@@ -240,7 +258,7 @@ fn pages_read_well_at_desktop_and_phone_width_and_run_nothing() {
             let _ = events.await;
         }
     });
-    for name in ["front", "topic", "article-hostile", "status"] {
+    for name in ["front", "topic", "article-hostile", "status", "feed-rss"] {
         for label in ["1280", "390"] {
             let shot = shots.join(format!("{name}-{label}.png"));
             let bytes = std::fs::read(&shot).expect("a screenshot");

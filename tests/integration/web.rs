@@ -105,6 +105,29 @@ fn each_source_has_its_own_feed_with_validators_limit_and_a_fresh_cache() {
         Some("gzip")
     );
 
+    // a browser gets the feed as XML with its stylesheet (it shows how to subscribe); a feed
+    // reader gets the feed's own type
+    let browser = get(
+        "/sources/wire.rss",
+        &[(
+            "Accept",
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        )],
+    );
+    assert_eq!(
+        browser.headers["content-type"],
+        "application/xml; charset=utf-8"
+    );
+    let text = String::from_utf8_lossy(&browser.body).into_owned();
+    assert!(
+        text.contains("<?xml-stylesheet type=\"text/xsl\" href=\""),
+        "{text}"
+    );
+    assert!(first.headers["content-type"].starts_with("application/rss+xml"));
+    let xsl = get("/feed.xsl", &[]);
+    assert_eq!(xsl.status, 200);
+    assert!(xsl.headers["content-type"].starts_with("text/xsl"));
+
     // unknown sources and formats are 404s
     assert_eq!(get("/sources/nope.rss", &[]).status, 404);
     assert_eq!(get("/sources/wire.html", &[]).status, 404);
