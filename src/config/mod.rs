@@ -338,6 +338,27 @@ impl Validator<'_> {
             .ok()
     }
 
+    /// A count between 1 and `most`, or `default` when absent (or wrong: the problem is noted).
+    fn count(
+        &mut self,
+        value: Option<&Spanned<i64>>,
+        context: &str,
+        key: &str,
+        default: usize,
+        most: usize,
+    ) -> usize {
+        let Some(v) = value else {
+            return default;
+        };
+        match usize::try_from(*v.get_ref()) {
+            Ok(n) if (1..=most).contains(&n) => n,
+            _ => {
+                self.push(v, context, key, format!("must be between 1 and {most}"));
+                default
+            }
+        }
+    }
+
     fn http_url(&mut self, value: &Spanned<String>, context: &str, key: &str) -> Option<Url> {
         match Url::parse(value.get_ref().trim()) {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Some(u),
@@ -748,36 +769,15 @@ impl Validator<'_> {
                 },
             },
         };
-        let max_articles = match &raw.max_articles {
-            None => 30,
-            Some(m) => match usize::try_from(*m.get_ref()) {
-                Ok(n) if (1..=1000).contains(&n) => n,
-                _ => {
-                    self.push(m, &ctx, "max_articles", "must be between 1 and 1000");
-                    30
-                }
-            },
-        };
-        let max_entries = match &raw.max_entries {
-            None => 500,
-            Some(m) => match usize::try_from(*m.get_ref()) {
-                Ok(n) if (1..=1_000_000).contains(&n) => n,
-                _ => {
-                    self.push(m, &ctx, "max_entries", "must be between 1 and 1000000");
-                    500
-                }
-            },
-        };
-        let limit = match &raw.limit {
-            None => 50,
-            Some(l) => match usize::try_from(*l.get_ref()) {
-                Ok(n) if (1..=10_000).contains(&n) => n,
-                _ => {
-                    self.push(l, &ctx, "limit", "must be between 1 and 10000");
-                    50
-                }
-            },
-        };
+        let max_articles = self.count(raw.max_articles.as_ref(), &ctx, "max_articles", 30, 1_000);
+        let max_entries = self.count(
+            raw.max_entries.as_ref(),
+            &ctx,
+            "max_entries",
+            500,
+            1_000_000,
+        );
+        let limit = self.count(raw.limit.as_ref(), &ctx, "limit", 50, 10_000);
         if self.problems.len() != before {
             return None;
         }
@@ -830,16 +830,7 @@ impl Validator<'_> {
                 }
             }
         };
-        let limit = match &raw.limit {
-            None => 50,
-            Some(l) => match usize::try_from(*l.get_ref()) {
-                Ok(n) if (1..=10_000).contains(&n) => n,
-                _ => {
-                    self.push(l, &ctx, "limit", "must be between 1 and 10000");
-                    50
-                }
-            },
-        };
+        let limit = self.count(raw.limit.as_ref(), &ctx, "limit", 50, 10_000);
         for s in &raw.sources {
             let glob = s.get_ref().to_lowercase();
             if !source_ids

@@ -19,7 +19,9 @@ use tower_http::compression::CompressionLayer;
 use crate::archive::Archive;
 use crate::config::Config;
 use crate::live::LiveConfig;
-use crate::publish::{Format, PublishError, Rendered, render_source, render_topic};
+use crate::publish::{
+    Channel, ChannelKind, Format, PublishError, Rendered, render_source, render_topic,
+};
 use crate::telemetry::{CacheResult, HttpCounters};
 pub use connections::{ServerLimits, connections_that_fit};
 
@@ -339,35 +341,7 @@ async fn topic_feed(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if !file.contains('.') {
-        // `/topics/{id}`: the topic as a page people read
-        let Some(topic) = state.config().topics.iter().find(|t| t.id == file).cloned() else {
-            return (StatusCode::NOT_FOUND, format!("no topic {file:?}\n")).into_response();
-        };
-        let before = query.get("before").cloned();
-        return pages::blocking_page(state, move |st| {
-            pages::listing_page(
-                st,
-                &crate::publish::Channel::of_topic(&topic),
-                before.as_deref(),
-            )
-        })
-        .await;
-    }
-    let Some((id, format)) = file
-        .rsplit_once('.')
-        .and_then(|(id, ext)| Some((id.to_string(), Format::from_ext(ext)?)))
-    else {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("no feed {file:?}: use /topics/ID.rss, .atom or .json\n"),
-        )
-            .into_response();
-    };
-    if !state.config().topics.iter().any(|t| t.id == id) {
-        return (StatusCode::NOT_FOUND, format!("no topic {id:?}\n")).into_response();
-    }
-    feed_response(state, FeedId::Topic(id), format, &headers).await
+    feed_or_page(state, ChannelKind::Topic, file, &query, &headers).await
 }
 
 /// `/sources/{id}.rss|.atom|.json`: one source's normalized articles, with every rule a
@@ -378,24 +352,42 @@ async fn source_feed(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    if !file.contains('.') {
-        // `/sources/{id}`: the source's articles as a page people read
-        let Some(source) = state
-            .config()
+    feed_or_page(state, ChannelKind::Source, file, &query, &headers).await
+}
+
+/// `/topics/{file}` and `/sources/{file}`: `ID.rss|.atom|.json` is the feed, a bare `ID` the
+/// page people read (paged with `?before=`); anything else, or an unknown id, is a 404.
+async fn feed_or_page(
+    state: Arc<AppState>,
+    kind: ChannelKind,
+    file: String,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Response {
+    let config = state.config();
+    let channel_of = |id: &str| match kind {
+        ChannelKind::Topic => config
+            .topics
+            .iter()
+            .find(|t| t.id == id)
+            .map(Channel::of_topic),
+        ChannelKind::Source => config
             .sources
             .iter()
-            .find(|s| s.id == file)
-            .cloned()
-        else {
-            return (StatusCode::NOT_FOUND, format!("no source {file:?}\n")).into_response();
+            .find(|s| s.id == id)
+            .map(Channel::of_source),
+    };
+    let noun = match kind {
+        ChannelKind::Topic => "topic",
+        ChannelKind::Source => "source",
+    };
+    if !file.contains('.') {
+        let Some(channel) = channel_of(&file) else {
+            return (StatusCode::NOT_FOUND, format!("no {noun} {file:?}\n")).into_response();
         };
         let before = query.get("before").cloned();
         return pages::blocking_page(state, move |st| {
-            pages::listing_page(
-                st,
-                &crate::publish::Channel::of_source(&source),
-                before.as_deref(),
-            )
+            pages::listing_page(st, &channel, before.as_deref())
         })
         .await;
     }
@@ -405,14 +397,18 @@ async fn source_feed(
     else {
         return (
             StatusCode::NOT_FOUND,
-            format!("no feed {file:?}: use /sources/ID.rss, .atom or .json\n"),
+            format!("no feed {file:?}: use /{noun}s/ID.rss, .atom or .json\n"),
         )
             .into_response();
     };
-    if !state.config().sources.iter().any(|s| s.id == id) {
-        return (StatusCode::NOT_FOUND, format!("no source {id:?}\n")).into_response();
+    if channel_of(&id).is_none() {
+        return (StatusCode::NOT_FOUND, format!("no {noun} {id:?}\n")).into_response();
     }
-    feed_response(state, FeedId::Source(id), format, &headers).await
+    let feed = match kind {
+        ChannelKind::Topic => FeedId::Topic(id),
+        ChannelKind::Source => FeedId::Source(id),
+    };
+    feed_response(state, feed, format, headers).await
 }
 
 /// `/sources/feeds.opml`: gazette's own feed of every source (`/sources.opml` lists the
