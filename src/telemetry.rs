@@ -140,6 +140,9 @@ mod tests {
     fn routes_map_to_their_labels_and_unknown_ones_to_unmatched() {
         let cases = [
             (Some("/topics/{file}"), "/topics/:file"),
+            (Some("/sources/{file}"), "/sources/:file"),
+            (Some("/articles/{file}"), "/articles/:file"),
+            (Some("/feed.xsl"), "/feed.xsl"),
             (Some("/healthz"), "/healthz"),
             (Some("/"), "/"),
             (Some("/new-route"), "unmatched"),
@@ -159,7 +162,7 @@ mod tests {
         let at = |route: usize, status: usize| {
             c.requests[route * STATUSES + status].load(Ordering::Relaxed)
         };
-        assert_eq!(at(1, 200), 2);
+        assert_eq!(at(HttpCounters::route_index(Some("/healthz")), 200), 2);
         assert_eq!(at(ROUTES.len() - 1, STATUSES - 1), 1);
     }
 }
