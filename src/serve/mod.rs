@@ -646,7 +646,7 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
         .map(|r| {
             let error = r.moved_to.as_ref().map(|to| format!("moved to {to}; update feeds.toml")).or(r.last_error.clone()).or(r.warning.as_ref().map(|w| format!("warning: {w}"))).unwrap_or_default();
             format!(
-                "<tr class=\"{}\"><td>{}<br><span class=\"meta\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr class=\"{}\"><td data-label=\"source\">{}<br><span class=\"meta\">{}</span></td><td data-label=\"state\">{}</td><td data-label=\"last success\">{}</td><td data-label=\"next poll\">{}</td><td data-label=\"failures\">{}</td><td data-label=\"articles\">{}</td><td data-label=\"7 days\">{}</td><td data-label=\"last error\">{}</td></tr>\n",
                 attr(&r.state.replace(' ', "-")),
                 esc(&r.name),
                 esc(&r.id),
@@ -661,7 +661,7 @@ async fn status_page(State(state): State<Arc<AppState>>) -> Response {
         })
         .collect();
     Html(format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:80em}}td,th{{padding:.2em .6em;text-align:left;vertical-align:top}}.meta{{color:#555;font-size:.9em}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}.wide{{overflow-x:auto}}</style></head>\n<body><nav><a href=\"./\">gazette</a> · <a href=\"sources\">sources</a></nav><h1>Source health</h1>{config_error}{restart}{websub}<div class=\"wide\"><table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table></div><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:80em}}td,th{{padding:.2em .6em;text-align:left;vertical-align:top}}.meta{{color:#555;font-size:.9em}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}.wide{{overflow-x:auto}}@media (max-width:40em){{table,tbody,tr,td{{display:block}}tr:first-child{{display:none}}tr{{border-top:1px solid #ccc;padding:.4em 0}}td{{padding:.1em 0}}td::before{{content:attr(data-label) \": \";color:#555;font-size:.9em}}td:first-child::before{{content:none}}}}</style></head>\n<body><nav><a href=\"./\">gazette</a> · <a href=\"sources\">sources</a></nav><h1>Source health</h1>{config_error}{restart}{websub}<div class=\"wide\"><table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table></div><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
         config_error = state
             .reload_error()
             .map(|e| format!("<p class=\"failing\"><b>feeds.toml was not reloaded:</b> {}</p>", esc(&e)))

@@ -239,6 +239,19 @@ fn pages_read_well_at_desktop_and_phone_width_and_run_nothing() {
                     scroll <= width,
                     "{path} at {label} px scrolls sideways: {scroll} px wide"
                 );
+                // nor does any box inside it (a table too wide for a phone)
+                let widest: i64 = page
+                    .evaluate(
+                        "Math.max(0, ...Array.from(document.querySelectorAll('table, pre, div')).map(e => e.scrollWidth))",
+                    )
+                    .await
+                    .expect("widths")
+                    .into_value()
+                    .expect("a number");
+                assert!(
+                    widest <= width,
+                    "{path} at {label} px has a box {widest} px wide"
+                );
                 page.save_screenshot(
                     ScreenshotParams::builder().full_page(true).build(),
                     shots.join(format!("{name}-{label}.png")),
