@@ -608,7 +608,7 @@ print(len(data) / sorted(rounds)[2] / 1e6)
         verdict = "-" if v is None else ("PASS" if v else "FAIL")
         print(f"| {r['scenario']:48} | {fmt(r['gazette']):>10} | {fmt(r['peer']):>10} | "
               f"{ratio:>7} | {r['target']:24} | {verdict:4} |")
-    peers = "peers: newsboat (ingest, revalidation), Python feedparser and raw feed-rs (throughput), nginx (serving)"
+    peers = "peers: newsboat (ingest, revalidation, warm, trickle), Python feedparser and raw feed-rs (throughput), nginx (serving)"
     print(peers)
     for n in notes:
         print("note:", n)
