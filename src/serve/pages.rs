@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
 
 use super::{AppState, attr, esc};
 use crate::archive::Listing;
@@ -488,4 +489,87 @@ pub(super) fn front_page(state: &AppState) -> Result<String, crate::archive::Arc
         url("sources/feeds.opml"),
     );
     Ok(layout("gazette", &alts, &body, &site))
+}
+
+/// `/status`: every source's health, the reload and restart notes and the WebSub hub's;
+/// below 40em each row is a labelled card (a phone never scrolls sideways).
+pub(super) async fn status_page(State(state): State<Arc<AppState>>) -> Response {
+    let rows = match crate::health::sources(&state.config(), &state.archive, Utc::now()) {
+        Ok(rows) => rows,
+        Err(e) => {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("archive unusable: {e}\n"),
+            )
+                .into_response();
+        }
+    };
+    let when = |t: Option<DateTime<Utc>>| {
+        t.map_or("-".to_string(), |t| {
+            t.format("%Y-%m-%d %H:%M UTC").to_string()
+        })
+    };
+    let body: String = rows
+        .iter()
+        .map(|r| {
+            let error = r.moved_to.as_ref().map(|to| format!("moved to {to}; update feeds.toml")).or(r.last_error.clone()).or(r.warning.as_ref().map(|w| format!("warning: {w}"))).unwrap_or_default();
+            format!(
+                "<tr class=\"{}\"><td data-label=\"source\">{}<br><span class=\"meta\">{}</span></td><td data-label=\"state\">{}</td><td data-label=\"last success\">{}</td><td data-label=\"next poll\">{}</td><td data-label=\"failures\">{}</td><td data-label=\"articles\">{}</td><td data-label=\"7 days\">{}</td><td data-label=\"last error\">{}</td></tr>\n",
+                attr(&r.state.replace(' ', "-")),
+                esc(&r.name),
+                esc(&r.id),
+                esc(&r.state),
+                when(r.last_success),
+                when(r.next_poll),
+                r.consecutive_failures,
+                r.articles,
+                r.articles_7d,
+                esc(&error)
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>gazette: source health</title>\n<link rel=\"alternate\" type=\"application/rss+xml\" title=\"source health\" href=\"status.rss\">\n<style>body{{font-family:system-ui,sans-serif;margin:0 auto;padding:1em;max-width:80em}}td,th{{padding:.2em .6em;text-align:left;vertical-align:top}}.meta{{color:#555;font-size:.9em}}.failing td,.gone td{{color:#a00}}.backing-off td,.moved td{{color:#a60}}.wide{{overflow-x:auto}}@media (max-width:40em){{table,tbody,tr,td{{display:block}}tr:first-child{{display:none}}tr{{border-top:1px solid #ccc;padding:.4em 0}}td{{padding:.1em 0}}td::before{{content:attr(data-label) \": \";color:#555;font-size:.9em}}td:first-child::before{{content:none}}}}</style></head>\n<body><nav><a href=\"./\">gazette</a> · <a href=\"sources\">sources</a></nav><h1>Source health</h1>{config_error}{restart}{websub}<div class=\"wide\"><table><tr><th>source</th><th>state</th><th>last success</th><th>next poll</th><th>failures</th><th>articles</th><th>7 days</th><th>last error</th></tr>\n{body}</table></div><p><a href=\"status.json\">JSON</a> · <a href=\"status.rss\">RSS of problems</a></p></body></html>\n",
+        config_error = state
+            .reload_error()
+            .map(|e| format!("<p class=\"failing\"><b>feeds.toml was not reloaded:</b> {}</p>", esc(&e)))
+            .unwrap_or_default(),
+        websub = match &state.config().server.websub_hub {
+            None => String::new(),
+            Some(hub) => {
+                let h = state.hub.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                let when = |t: Option<DateTime<Utc>>| {
+                    t.map_or("never".to_string(), |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                };
+                let error = match (&h.last_error, h.last_error_at) {
+                    (Some(e), at) if at > h.last_ok => format!(
+                        " <span class=\"failing\">Last error ({}): {}</span>",
+                        when(at),
+                        esc(e)
+                    ),
+                    _ => String::new(),
+                };
+                format!(
+                    "<p>WebSub hub {}: {} pings sent, last at {}, {} waiting, {} given up.{error}</p>",
+                    esc(crate::secrets::redact(hub).as_ref()),
+                    h.sent,
+                    when(h.last_ok),
+                    h.queued,
+                    h.dropped
+                )
+            }
+        },
+        restart = {
+            let keys = state.live.restart_needed();
+            if keys.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "<p class=\"moved\"><b>changed in feeds.toml, applied after a restart:</b> {}</p>",
+                    esc(&keys.join("; "))
+                )
+            }
+        },
+    ))
+    .into_response()
 }
