@@ -173,31 +173,37 @@ impl<'a> Site<'a> {
                 .collect(),
             primary: None,
             hub: config.server.websub_hub.as_ref().map(Url::to_string),
-            stylesheet: config
-                .server
-                .base_url
-                .join("feed.xsl")
-                .ok()
-                .map(|u| u.to_string()),
+            stylesheet: Some(url_on(&config.server.base_url, "feed.xsl")),
         }
+    }
+
+    /// `path` on this gazette (its `base_url`).
+    pub fn url(&self, path: &str) -> String {
+        url_on(self.base_url, path)
     }
 
     /// The URL of gazette's archived copy of an article (`/articles/{id}`): every item of
     /// every feed links to it, so its text survives the source deleting its page.
     pub fn article_url(&self, id: &str) -> String {
-        let path = format!("articles/{id}");
-        self.base_url
-            .join(&path)
-            .map_or_else(|_| format!("{}{path}", self.base_url), |u| u.to_string())
+        self.url(&format!("articles/{id}"))
     }
 
     /// The URL of a feed in `format`.
     pub fn feed_url(&self, channel: &Channel, format: Format) -> String {
-        let path = format!("{}.{}", channel.path(), format.ext());
-        self.base_url
-            .join(&path)
-            .map_or_else(|_| format!("{}{path}", self.base_url), |u| u.to_string())
+        self.url(&format!("{}.{}", channel.path(), format.ext()))
     }
+
+    /// The URL of a topic's or a source's page (`/topics/{id}`, `/sources/{id}`).
+    pub fn page_url(&self, channel: &Channel) -> String {
+        self.url(&channel.path())
+    }
+}
+
+/// `path` relative to `base` (a base URL ends in `/`); the plain concatenation if it cannot
+/// be joined.
+pub fn url_on(base: &Url, path: &str) -> String {
+    base.join(path)
+        .map_or_else(|_| format!("{base}{path}"), |u| u.to_string())
 }
 
 /// Loads a topic's newest articles and renders them.

@@ -86,10 +86,7 @@ impl Feed<'_> {
             Feed::Topic(id) => format!("topics/{id}.{}", format.ext()),
             Feed::Source(id) => format!("sources/{id}.{}", format.ext()),
         };
-        config.server.base_url.join(&path).map_or_else(
-            |_| format!("{}{path}", config.server.base_url),
-            |u| u.to_string(),
-        )
+        crate::publish::url_on(&config.server.base_url, &path)
     }
 
     /// Its key in the render cache and among the archive's generations.
@@ -172,6 +169,31 @@ impl AppState {
         }
         entry.rendering = true;
         None
+    }
+
+    /// The cached rendering of a feed when it is current (no write moved the feed and the
+    /// configuration is the same), else a new one (cached). Blocking. For the WebSub pinger,
+    /// which must not render again what a subscriber's request just rendered.
+    pub fn current_or_render(
+        &self,
+        feed: Feed<'_>,
+        format: Format,
+    ) -> Result<Arc<Served>, PublishError> {
+        let key = feed.key();
+        let generation = self.archive.topic_generation(&key);
+        let live = self.live.get();
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .and_then(|slots| slots[format as usize].as_ref())
+            .filter(|e| e.generation == generation && Arc::ptr_eq(&e.config, &live.config))
+            .map(|e| Arc::clone(&e.served));
+        match cached {
+            Some(served) => Ok(served),
+            None => self.render(feed, format),
+        }
     }
 
     /// Renders the topic's feed and caches it. Blocking.
@@ -312,18 +334,24 @@ fn http_date(t: DateTime<Utc>) -> String {
 }
 
 /// RFC 9110 §13.1.2 / §13.1.3: If-None-Match wins over If-Modified-Since.
-fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
-    if let Some(inm) = headers
+/// Whether the request's `If-None-Match` names `etag` (`None`: it has none). Weak comparison
+/// (RFC 9110 §8.8.3.2), as If-None-Match requires (§13.1.2).
+fn etag_matches(headers: &HeaderMap, etag: &str) -> Option<bool> {
+    let inm = headers
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        // weak comparison (RFC 9110 §8.8.3.2), as If-None-Match requires (§13.1.2)
-        let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
-        let ours = opaque(&r.etag);
-        return inm
-            .split(',')
+        .and_then(|v| v.to_str().ok())?;
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let ours = opaque(etag);
+    Some(
+        inm.split(',')
             .map(str::trim)
-            .any(|tag| tag == "*" || opaque(tag) == ours);
+            .any(|tag| tag == "*" || opaque(tag) == ours),
+    )
+}
+
+fn not_modified(headers: &HeaderMap, r: &Rendered) -> bool {
+    if let Some(matches) = etag_matches(headers, &r.etag) {
+        return matches;
     }
     if let Some(ims) = headers
         .get(header::IF_MODIFIED_SINCE)
@@ -418,13 +446,20 @@ async fn source_feeds_opml(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// An owned [`Feed`], to move into a blocking render.
-enum FeedId {
+pub(super) enum FeedId {
     Topic(String),
     Source(String),
 }
 
 impl FeedId {
-    fn feed(&self) -> Feed<'_> {
+    pub(super) fn of(feed: Feed<'_>) -> FeedId {
+        match feed {
+            Feed::Topic(id) => FeedId::Topic(id.to_string()),
+            Feed::Source(id) => FeedId::Source(id.to_string()),
+        }
+    }
+
+    pub(super) fn feed(&self) -> Feed<'_> {
         match self {
             FeedId::Topic(id) => Feed::Topic(id),
             FeedId::Source(id) => Feed::Source(id),

@@ -82,14 +82,7 @@ pub(super) async fn article(
         )
     };
     let etag = etag_of(&body);
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|inm| {
-            let opaque = |t: &str| t.trim().trim_start_matches("W/").to_string();
-            inm.split(',')
-                .any(|t| t.trim() == "*" || opaque(t) == opaque(&etag))
-        });
+    let matches = super::etag_matches(&headers, &etag).unwrap_or(false);
     let mut out = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&etag) {
         out.insert(header::ETAG, v);
@@ -156,11 +149,7 @@ fn article_page(a: &Article, site: &Site<'_>, config: &crate::config::Config) ->
         .iter()
         .filter_map(|t| config.topics.iter().find(|c| &c.id == t))
         .map(|t| {
-            let page = site
-                .base_url
-                .join(&Channel::of_topic(t).path())
-                .map(|u| u.to_string())
-                .unwrap_or_default();
+            let page = site.page_url(&Channel::of_topic(t));
             format!("<a href=\"{}\">{}</a>", attr(&page), esc(&t.title))
         })
         .collect();
@@ -189,12 +178,7 @@ fn article_page(a: &Article, site: &Site<'_>, config: &crate::config::Config) ->
         title = esc(&a.title),
         json = attr(&json_url),
         home = attr(site.base_url.as_str()),
-        status = attr(
-            site.base_url
-                .join("status")
-                .as_ref()
-                .map_or("", |u| u.as_str())
-        ),
+        status = attr(&site.url("status")),
         meta = meta.join(" · "),
         first_seen = esc(&a.first_seen.format("%Y-%m-%d %H:%M UTC").to_string()),
     )
@@ -211,7 +195,7 @@ pub(super) fn layout(
     body: &str,
     site: &Site<'_>,
 ) -> String {
-    let link = |path: &str| attr(site.base_url.join(path).as_ref().map_or("", |u| u.as_str()));
+    let link = |path: &str| attr(&site.url(path));
     let head: String = alternates
         .iter()
         .map(|(t, mime, url)| {
@@ -306,7 +290,7 @@ fn older(path: &str, next: Option<&str>, site: &Site<'_>) -> String {
     match next {
         Some(cursor) => format!(
             "<p><a rel=\"next\" href=\"{}?before={}\">Older articles</a></p>",
-            attr(site.base_url.join(path).as_ref().map_or("", |u| u.as_str())),
+            attr(&site.url(path)),
             attr(cursor)
         ),
         None => String::new(),
@@ -331,12 +315,7 @@ pub(super) fn listing_page(
     let newest = if before.is_some() {
         format!(
             "<p><a href=\"{}\">Newest articles</a></p>",
-            attr(
-                site.base_url
-                    .join(&channel.path())
-                    .as_ref()
-                    .map_or("", |u| u.as_str())
-            )
+            attr(&site.page_url(channel))
         )
     } else {
         String::new()
@@ -406,11 +385,7 @@ pub(super) fn sources_page(state: &AppState) -> Result<String, crate::archive::A
                 crate::config::SourceKind::Feed => "feed",
                 crate::config::SourceKind::Html => "html",
             };
-            let page = site
-                .base_url
-                .join(&format!("sources/{}", s.id))
-                .map(|u| u.to_string())
-                .unwrap_or_default();
+            let page = site.url(&format!("sources/{}", s.id));
             format!(
                 "<tr><td><a href=\"{}\">{}</a><br><span class=\"meta\">{}</span></td><td>{kind}</td>\
                  <td>{}</td><td>{}</td><td>{}</td></tr>\n",
@@ -428,18 +403,8 @@ pub(super) fn sources_page(state: &AppState) -> Result<String, crate::archive::A
          <th>health</th><th>articles</th><th>7 days</th></tr>\n{body}</table></div>\
          <p class=\"meta\"><a href=\"{}\">OPML of the sources</a> · <a href=\"{}\">OPML of \
          gazette's feed of each source</a></p>",
-        attr(
-            site.base_url
-                .join("sources.opml")
-                .as_ref()
-                .map_or("", |u| u.as_str())
-        ),
-        attr(
-            site.base_url
-                .join("sources/feeds.opml")
-                .as_ref()
-                .map_or("", |u| u.as_str())
-        ),
+        attr(&site.url("sources.opml")),
+        attr(&site.url("sources/feeds.opml")),
     );
     Ok(layout("gazette: sources", &[], &body, &site))
 }
@@ -456,11 +421,7 @@ pub(super) fn front_page(state: &AppState) -> Result<String, crate::archive::Arc
         .map(|t| {
             let channel = Channel::of_topic(t);
             alts.extend(alternates(&channel, &site));
-            let page = site
-                .base_url
-                .join(&channel.path())
-                .map(|u| u.to_string())
-                .unwrap_or_default();
+            let page = site.page_url(&channel);
             format!(
                 "<li><h3><a href=\"{}\">{}</a></h3><p>{}</p><p class=\"meta\">{} articles</p>{}</li>\n",
                 attr(&page),
@@ -472,7 +433,7 @@ pub(super) fn front_page(state: &AppState) -> Result<String, crate::archive::Arc
         })
         .collect();
     let newest = state.archive.page(Listing::All, None, 20)?;
-    let url = |p: &str| attr(site.base_url.join(p).as_ref().map_or("", |u| u.as_str()));
+    let url = |p: &str| attr(&site.url(p));
     let body = format!(
         "<h1>gazette</h1><p>{} articles from {} sources.</p><h2>Topics</h2>\
          <ul class=\"topics\">\n{topics}</ul><h2>Newest articles</h2>{}\

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::{AppState, Feed};
+use super::{AppState, Feed, FeedId};
 use crate::fetch::Fetcher;
 use crate::publish::Format;
 
@@ -78,7 +78,7 @@ pub async fn run(state: Arc<AppState>, health: HubHealth, shutdown: Cancellation
                 if stop.is_cancelled() {
                     break;
                 }
-                if let Ok(served) = st.render(feed, Format::Atom) {
+                if let Ok(served) = st.current_or_render(feed, Format::Atom) {
                     found.insert(key, served.rendered.etag.clone());
                 }
             }
@@ -117,18 +117,10 @@ pub async fn run(state: Arc<AppState>, health: HubHealth, shutdown: Cancellation
                 None if config.topics.iter().any(|t| t.id == key) => Feed::Topic(&key),
                 None => continue,
             };
-            let owned = match feed {
-                Feed::Topic(id) => (true, id.to_string()),
-                Feed::Source(id) => (false, id.to_string()),
-            };
+            let owned = FeedId::of(feed);
             let st = Arc::clone(&state);
             let rendered = tokio::task::spawn_blocking(move || {
-                let feed = if owned.0 {
-                    Feed::Topic(&owned.1)
-                } else {
-                    Feed::Source(&owned.1)
-                };
-                st.render(feed, Format::Atom)
+                st.current_or_render(owned.feed(), Format::Atom)
                     .map(|served| served.rendered.etag.clone())
             })
             .await;
