@@ -43,7 +43,7 @@ pub fn install() -> Option<PrometheusHandle> {
 
 /// The server's routes as axum matches them, and the `route` label each is counted under
 /// (braces in label values trip some parsers).
-pub const ROUTES: [(&str, &str); 15] = [
+pub const ROUTES: [(&str, &str); 17] = [
     ("/", "/"),
     ("/feed.xsl", "/feed.xsl"),
     ("/sources", "/sources"),
@@ -58,6 +58,8 @@ pub const ROUTES: [(&str, &str); 15] = [
     ("/sources.opml", "/sources.opml"),
     ("/topics.opml", "/topics.opml"),
     ("/topics/{file}", "/topics/:file"),
+    ("/topics/{id}/archive/{file}", "/topics/:id/archive/:file"),
+    ("/sources/{id}/archive/{file}", "/sources/:id/archive/:file"),
     ("", "unmatched"),
 ];
 

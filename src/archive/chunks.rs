@@ -240,6 +240,76 @@ impl Chunked {
     }
 }
 
+/// Fills an empty chunked tree entry by entry, in strictly increasing key order (what
+/// [`Chunked::load_sorted`] does, for a caller that produces entries as it goes).
+pub struct SortedWriter<'a> {
+    index: &'a Chunked,
+    chunk: Vec<Entry>,
+}
+
+impl<'a> SortedWriter<'a> {
+    pub fn new(index: &'a Chunked) -> SortedWriter<'a> {
+        SortedWriter {
+            index,
+            chunk: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, entry: Entry) -> Result<(), ArchiveError> {
+        self.chunk.push(entry);
+        if self.chunk.len() >= (self.index.max * 3 / 4).max(1) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), ArchiveError> {
+        if let Some(first) = self.chunk.first() {
+            self.index
+                .tree
+                .insert(first.0.as_slice(), encode_chunk(&self.chunk))?;
+        }
+        self.chunk.clear();
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<(), ArchiveError> {
+        self.flush()
+    }
+}
+
+impl Chunked {
+    /// Replaces every entry's value with what `value` makes of its key and value, in key order,
+    /// chunk by chunk (keys and chunking stay). Not transactional: for rebuilds the caller
+    /// records as done only after it returns.
+    pub fn rewrite_values(
+        &self,
+        mut value: impl FnMut(&[u8], &[u8]) -> Result<Vec<u8>, ArchiveError>,
+    ) -> Result<(), ArchiveError> {
+        let mut from: Option<Vec<u8>> = None;
+        loop {
+            let next = match &from {
+                Some(k) => self
+                    .tree
+                    .range::<&[u8], _>((
+                        std::ops::Bound::Excluded(k.as_slice()),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .next(),
+                None => self.tree.iter().next(),
+            };
+            let Some(item) = next else { return Ok(()) };
+            let (k, v) = item?;
+            let mut entries = decode_chunk(&k, &v)?;
+            for (key, val) in &mut entries {
+                *val = value(key, val)?;
+            }
+            self.tree.insert(&k, encode_chunk(&entries))?;
+            from = Some(k.to_vec());
+        }
+    }
+}
+
 /// The least byte string greater than every string starting with `prefix` (`None`: there is
 /// none, the prefix is all 0xff).
 pub fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
@@ -448,6 +518,16 @@ impl<'a> ChunkEdit<'a> {
 
     /// Stores `value` under `key`; returns whether the key is new.
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<bool, ArchiveError> {
+        self.put_with(key, |_| value.to_vec()).map(|(new, _)| new)
+    }
+
+    /// Stores under `key` the value `make` gives from the value stored there (if any); returns
+    /// whether the key is new and the value it replaced. One chunk read for both.
+    pub fn put_with(
+        &mut self,
+        key: &[u8],
+        make: impl FnOnce(Option<&[u8]>) -> Vec<u8>,
+    ) -> Result<(bool, Option<Vec<u8>>), ArchiveError> {
         let (chunk_key, mut entries) = match self.nearest(key, true)? {
             Some((k, v)) => {
                 let e = self.take(&k, v)?;
@@ -462,32 +542,35 @@ impl<'a> ChunkEdit<'a> {
                 None => (key.to_vec(), Vec::new()),
             },
         };
-        let (new, appended) = match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
+        let (new, appended, old) = match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
             Ok(i) => {
-                entries[i].1 = value.to_vec();
-                (false, false)
+                let value = make(Some(&entries[i].1));
+                let old = std::mem::replace(&mut entries[i].1, value);
+                (false, false, Some(old))
             }
             Err(i) => {
-                entries.insert(i, (key.to_vec(), value.to_vec()));
-                (true, i + 1 == entries.len())
+                entries.insert(i, (key.to_vec(), make(None)));
+                (true, i + 1 == entries.len(), None)
             }
         };
         self.put_back(&chunk_key, entries, appended);
-        Ok(new)
+        Ok((new, old))
     }
 
     /// Removes `key`; returns whether it was there.
     pub fn remove(&mut self, key: &[u8]) -> Result<bool, ArchiveError> {
+        self.remove_value(key).map(|old| old.is_some())
+    }
+
+    /// Removes `key`; returns the value it held.
+    pub fn remove_value(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, ArchiveError> {
         let Some((chunk_key, stored)) = self.nearest(key, true)? else {
-            return Ok(false);
+            return Ok(None);
         };
         let mut entries = self.take(&chunk_key, stored)?;
         let found = match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
-            Ok(i) => {
-                entries.remove(i);
-                true
-            }
-            Err(_) => false,
+            Ok(i) => Some(entries.remove(i).1),
+            Err(_) => None,
         };
         self.put_back(&chunk_key, entries, false);
         Ok(found)

@@ -36,7 +36,10 @@ impl Archive {
             ChunkEdit::new(&self.identity),
             ChunkEdit::new(&self.topics),
             ChunkEdit::new(&self.near),
+            // slot 6: the arrival log, written by `arrivals` only
+            ChunkEdit::new(&self.arrivals),
         ];
+        let mut arrivals = ArrivalEdit::default();
         let mut members: Vec<(&[u8], i64)> = Vec::new();
         let mut plain: Vec<&Op> = Vec::new();
         for op in ops {
@@ -48,6 +51,12 @@ impl Archive {
                 continue;
             };
             let (delta, key) = match op {
+                Op::Put(t @ (Tree::Topics | Tree::BySource), k, v) => {
+                    (i64::from(arrivals.put(&mut edits[slot], *t, k, v)?), k)
+                }
+                Op::Del(t @ (Tree::Topics | Tree::BySource), k) => {
+                    (-i64::from(arrivals.remove(&mut edits[slot], *t, k)?), k)
+                }
                 Op::Put(_, k, v) => (i64::from(edits[slot].put(k, v)?), k),
                 Op::Del(_, k) => (-i64::from(edits[slot].remove(k)?), k),
             };
@@ -59,6 +68,10 @@ impl Archive {
                 }
             }
         }
+        let arrival_counts = {
+            let [_, by_source, _, _, topics, _, log] = &mut edits;
+            arrivals.finish(self, [topics, by_source], log)?
+        };
         let index_writes: Vec<(usize, Vec<u8>, Option<Vec<u8>>)> = edits
             .into_iter()
             .enumerate()
@@ -76,6 +89,7 @@ impl Archive {
             &self.tombstones,
             &self.meta,
             &self.near.tree,
+            &self.arrivals.tree,
         );
         let result = trees.transaction(
             |(
@@ -90,8 +104,9 @@ impl Archive {
                 tombstones,
                 meta,
                 near,
+                arrivals,
             )| {
-                let chunked = [by_time, by_source, dedup, identity, topics, near];
+                let chunked = [by_time, by_source, dedup, identity, topics, near, arrivals];
                 for (slot, key, value) in &index_writes {
                     match value {
                         Some(v) => chunked[*slot].insert(key.as_slice(), v.as_slice())?,
@@ -135,11 +150,17 @@ impl Archive {
                     let n = meta.get(&key)?.as_deref().and_then(be_u64).unwrap_or(0);
                     meta.insert(key, &n.saturating_add_signed(delta).to_be_bytes())?;
                 }
+                for (key, n) in &arrival_counts {
+                    meta.insert(key.as_slice(), &n.to_be_bytes())?;
+                }
                 Ok::<(), ConflictableTransactionError<ArchiveError>>(())
             },
         );
         match result {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.note_arrival_counts(&arrival_counts);
+                Ok(())
+            }
             Err(TransactionError::Abort(e)) => Err(e),
             Err(TransactionError::Storage(e)) => Err(ArchiveError::Storage(e)),
         }

@@ -8,15 +8,17 @@
 //! | `meta`      | `schema_version`                      | u32 big-endian   |
 //! | `articles`  | id                                    | JSON [`Article`](crate::model::Article) |
 //! | `by_time`   | ts · id                               | empty            |
-//! | `by_source` | source · 0 · ts · id                  | empty            |
+//! | `by_source` | source · 0 · ts · id                  | arrival numbers (u64 BE each; schema 6) |
 //! | `dedup`     | normalized title · 0 · ts · id        | empty            |
 //! | `near`      | index word · 0 · ts · id              | normalized title |
 //! | `identity`  | source · 0 · identity (`g:`/`l:`/`t:`)| id               |
 //! | `sources`   | source                                | JSON [`PollState`](crate::model::PollState) |
-//! | `topics`    | topic · 0 · ts · id                   | empty            |
+//! | `topics`    | topic · 0 · ts · id                   | arrival numbers (u64 BE each; schema 6) |
+//! | `arrivals`  | feed (topic, or 1 · source) · 0 · seq | id               |
 //! | `meta`      | `topic_fp/` topic                     | query fingerprint|
 //! | `meta`      | `article_count`                       | u64 big-endian   |
 //! | `meta`      | `topic_count/` topic                  | u64 big-endian   |
+//! | `meta`      | `arrival_count/` feed                 | u64 big-endian   |
 
 use chrono::{DateTime, Utc};
 
@@ -88,6 +90,19 @@ pub const TOPIC_COUNT_PREFIX: &[u8] = b"topic_count/";
 pub fn topic_of(key: &[u8]) -> &[u8] {
     key.split(|b| *b == 0).next().unwrap_or(key)
 }
+
+/// An entry of the `arrivals` index (schema 6): a feed (a topic, or 1 · source) and its
+/// arrival number, big-endian so byte order is arrival order; the value is the article id.
+pub fn arrival(feed: &[u8], seq: u64) -> Vec<u8> {
+    [feed, &[0], &seq.to_be_bytes()[..]].concat()
+}
+
+/// The `meta` key of a feed's arrival count (its highest arrival number).
+pub fn arrival_count(feed: &[u8]) -> Vec<u8> {
+    [ARRIVAL_COUNT_PREFIX, feed].concat()
+}
+
+pub const ARRIVAL_COUNT_PREFIX: &[u8] = b"arrival_count/";
 
 pub fn identity(source: &str, identity: &str) -> Vec<u8> {
     [source.as_bytes(), &[0], identity.as_bytes()].concat()

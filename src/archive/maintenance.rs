@@ -180,6 +180,7 @@ impl Archive {
                 ));
             }
         }
+        problems.extend(self.arrival_problems(&ids)?);
         let (counted, recorded) = (self.count_topic_members()?, self.stored_topic_counts()?);
         for topic in counted
             .keys()
@@ -273,6 +274,8 @@ impl Archive {
             }
         }
         self.apply(&guard, &dangling)?;
+        // every feed's arrivals numbered again, in publication order
+        self.build_arrivals(&guard)?;
         self.set_count(self.articles.len() as u64)?;
         self.set_topic_counts(&self.count_topic_members()?)?;
         self.db.flush()?;

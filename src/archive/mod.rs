@@ -4,6 +4,7 @@
 //! so a crash never leaves half an item, and a re-poll after a crash finds what was stored
 //! (polls queued for the writer together share one: [`Archive::commit_group`]).
 
+mod arrivals;
 mod chunks;
 mod codec;
 mod engine;
@@ -21,6 +22,7 @@ mod topics;
 mod upgrade;
 mod write;
 
+pub use arrivals::{Arrived, Windows};
 pub use listing::{Listing, Page};
 pub use maintenance::{EXPORT_FORMAT, Imported, Record};
 pub use near::DedupRules;
@@ -39,6 +41,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::model::{Article, MatchRule, PollState, SourceEvent};
 use crate::normalize::Candidate;
+use arrivals::ArrivalEdit;
 use chunks::{ChunkEdit, Chunked};
 use codec::*;
 use merge::Relation;
@@ -56,7 +59,10 @@ use write::*;
 /// archive instead of failing on the first LZ4 value it reads.
 /// 5: the `near` index (near-duplicate titles, see [`near`]); an older archive has it built
 /// from its `dedup` index on open, and an older gazette, which would not keep it, refuses it.
-pub const SCHEMA_VERSION: u32 = 5;
+/// 6: the arrival log of every feed (see [`arrivals`]): membership entries hold their arrival
+/// numbers; an older archive has them numbered on open (each feed in publication order), and an
+/// older gazette, which would add members without numbering them, refuses it.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Entries per chunk of the indexes read in time order (`by_time`, `by_source`, `topics`):
 /// they grow at their newest end, so a poll rewrites one or two chunks of each.
@@ -269,6 +275,12 @@ pub struct Archive {
     topics: Chunked,
     /// Near-duplicate look-up: the index words of every dedup title (see [`near`]).
     near: Chunked,
+    /// Every feed's arrival log (see [`arrivals`]).
+    arrivals: Chunked,
+    /// Each feed's arrival count, read once from `meta` (written under the write lock).
+    arrival_counts: Mutex<HashMap<Vec<u8>, u64>>,
+    /// Each feed's subscription window, for when a changed article arrives again.
+    windows: std::sync::RwLock<Windows>,
     /// Which rules may join entries (`[archive] near_duplicates`, `[[source]] dedup`).
     rules: std::sync::RwLock<std::sync::Arc<DedupRules>>,
     /// Source health events, keyed by time: the operators' `/status.rss`.
@@ -520,9 +532,9 @@ impl Archive {
         let (by_time, by_source, dedup, identity, topics) =
             (by_time?, by_source?, dedup?, identity?, topics?);
         let near = Chunked::new(db.open_tree(near::TREE)?, LOOKUP_CHUNK);
+        let arrivals = Chunked::new(db.open_tree(arrivals::TREE)?, ORDERED_CHUNK);
         if found < 5 {
             near::build(&db, &dedup, &near)?;
-            meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         }
         if meta.get(COUNT_KEY)?.is_none() {
             // an archive from before the count was kept: count it once
@@ -545,6 +557,9 @@ impl Archive {
             sources: db.open_tree("sources")?,
             topics,
             near,
+            arrivals,
+            arrival_counts: Mutex::new(HashMap::new()),
+            windows: std::sync::RwLock::new(Windows::default()),
             rules: std::sync::RwLock::new(std::sync::Arc::new(DedupRules::default())),
             events: db.open_tree("events")?,
             tombstones: db.open_tree("tombstones")?,
@@ -563,6 +578,15 @@ impl Archive {
             dedup_window: chrono::Duration::from_std(dedup_window)
                 .unwrap_or(chrono::Duration::hours(48)),
         };
+        if found < 6 {
+            let guard = archive.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+            archive.build_arrivals(&guard)?;
+            drop(guard);
+            archive.db.flush()?;
+            archive
+                .meta
+                .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+        }
         if record.is_none() || accept_loss {
             archive.write_sidecar(None);
         }

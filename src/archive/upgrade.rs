@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::chunks::Chunked;
-use super::{ArchiveError, INDEXES, SCHEMA_KEY, SCHEMA_VERSION};
+use super::{ArchiveError, INDEXES, SCHEMA_KEY};
+
+/// The schema of an archive this rewrite leaves.
+const CHUNKED_SCHEMA: u32 = 3;
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -76,8 +79,10 @@ pub fn rewrite(
                     .map_err(Into::into)
             }))?;
         }
+        // schema 3 is what this rewrite makes (chunked indexes); opening it builds what later
+        // schemas added (the `near` index, the arrival log)
         to.open_tree("meta")?
-            .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            .insert(SCHEMA_KEY, &CHUNKED_SCHEMA.to_be_bytes())?;
         to.flush()?;
     }
     // both closed; sled lets go of a directory shortly after, from a background thread

@@ -609,11 +609,21 @@ pub(super) fn index_ops_with(
             }
         }
     }
+    // a membership's entry says whether the article arrives in that feed (new to it, or
+    // changed) or only stays; `engine` numbers the arrivals (see `arrivals`)
+    let changed = before.is_none_or(|b| content_changed(b, after));
+    let marker = |held: bool| {
+        if changed || !held {
+            arrivals::ARRIVE.to_vec()
+        } else {
+            arrivals::KEEP.to_vec()
+        }
+    };
     for t in &after.topics {
         ops.push(Op::Put(
             Tree::Topics,
             keys::topic(t, after.published, id),
-            Vec::new(),
+            marker(before.is_some_and(|b| b.topics.contains(t))),
         ));
     }
     ops.push(Op::Put(
@@ -625,7 +635,7 @@ pub(super) fn index_ops_with(
         ops.push(Op::Put(
             Tree::BySource,
             keys::by_source(s, after.published, id),
-            Vec::new(),
+            marker(before.is_some_and(|b| b.sources.contains(s))),
         ));
     }
     for k in &after.dedup_keys {
@@ -635,6 +645,17 @@ pub(super) fn index_ops_with(
         }
         dedup_key_ops_with(&k.title, k.published, id, ops, words);
     }
+}
+
+/// Whether `after` differs from `before` in what a reader sees (anything but its topics: a
+/// re-curation changes memberships, not the article).
+fn content_changed(before: &Article, after: &Article) -> bool {
+    if before.topics == after.topics {
+        return before != after;
+    }
+    let mut b = before.clone();
+    b.topics.clone_from(&after.topics);
+    b != *after
 }
 
 /// The index entries of one dedup key: its `dedup` entry and its `near` entries.

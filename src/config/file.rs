@@ -52,6 +52,8 @@ pub struct FileServer {
     pub public_status: Option<bool>,
     /// A WebSub hub to advertise and ping when a feed changes.
     pub websub_hub: Option<Spanned<String>>,
+    /// Items per archive document of the topic and source feeds (RFC 5005).
+    pub archive_page_size: Option<Spanned<i64>>,
 }
 
 /// `[polling]`: defaults for every source.
@@ -134,6 +136,7 @@ pub const ARCHIVE_KEYS: &[&str] = &[
 ];
 pub const SERVER_KEYS: &[&str] = &[
     "websub_hub",
+    "archive_page_size",
     "listen",
     "base_url",
     "header_timeout",

@@ -82,6 +82,9 @@ pub struct ServerConfig {
     pub public_status: bool,
     /// A WebSub hub (W3C WebSub §4): advertised in every feed and pinged when one changes.
     pub websub_hub: Option<Url>,
+    /// Items per archive document (RFC 5005 §4): every topic's and source's feed keeps its
+    /// whole history in documents of this many arrivals, which never change once full.
+    pub archive_page_size: usize,
 }
 
 /// `[polling]`: defaults every source inherits.
@@ -471,6 +474,7 @@ impl Validator<'_> {
             max_connections: None,
             public_status: true,
             websub_hub: None,
+            archive_page_size: 100,
         };
         let mut base_url_given = false;
         if let Some(s) = &raw.server {
@@ -510,6 +514,13 @@ impl Validator<'_> {
             if let Some(h) = &s.websub_hub {
                 server.websub_hub = self.http_url(h, "[server]", "websub_hub");
             }
+            server.archive_page_size = self.count(
+                s.archive_page_size.as_ref(),
+                "[server]",
+                "archive_page_size",
+                100,
+                10_000,
+            );
             if let Some(x) = &s.max_connections {
                 match usize::try_from(*x.get_ref()) {
                     Ok(n) if (16..=1_000_000).contains(&n) => server.max_connections = Some(n),

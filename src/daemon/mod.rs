@@ -64,6 +64,7 @@ pub fn open_archive(config: &Config) -> Result<Arc<Archive>, ArchiveError> {
     )?;
     archive.set_retention(config.archive.retention);
     archive.set_dedup_rules(dedup_rules(config));
+    archive.set_windows(windows(config));
     let pruned = archive.prune(Utc::now())?;
     if pruned > 0 {
         tracing::info!(pruned, "pruned articles past the retention period");
@@ -79,6 +80,23 @@ pub fn dedup_rules(config: &Config) -> crate::archive::DedupRules {
             .sources
             .iter()
             .map(|s| (s.id.clone(), s.dedup))
+            .collect(),
+    }
+}
+
+/// Each feed's subscription window (its `limit`): a changed article arrives again in a feed
+/// once it left that window (RFC 5005 paging, `archive::arrivals`).
+pub fn windows(config: &Config) -> crate::archive::Windows {
+    crate::archive::Windows {
+        topics: config
+            .topics
+            .iter()
+            .map(|t| (t.id.clone(), t.limit))
+            .collect(),
+        sources: config
+            .sources
+            .iter()
+            .map(|s| (s.id.clone(), s.limit))
             .collect(),
     }
 }
@@ -377,6 +395,7 @@ impl Parts {
                 // polls curate with the new topics from now on, so the walk below misses none
                 self.live.swap(live, restart_needed.clone());
                 self.archive.set_dedup_rules(dedup_rules(&new));
+                self.archive.set_windows(windows(&new));
                 self.hosts
                     .reconfigure(new.polling.per_host, new.polling.host_delay);
                 self.scheduler.set_concurrency(new.polling.concurrency);

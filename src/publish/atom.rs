@@ -139,28 +139,42 @@ pub fn feed(
     }]);
     let mut links = vec![
         link(
-            &site.feed_url(channel, Format::Atom),
+            &site.self_url(channel, Format::Atom),
             "self",
             Some("application/atom+xml"),
         ),
         link(site.base_url.as_str(), "alternate", Some("text/html")),
     ];
-    // W3C WebSub §4
-    if let Some(hub) = &site.hub {
+    // RFC 5005 §4: the feed's history
+    let history = &site.history;
+    if let Some(current) = &history.current {
+        links.push(link(current, "current", Some("application/atom+xml")));
+    }
+    if let Some(prev) = &history.prev_archive {
+        links.push(link(prev, "prev-archive", Some("application/atom+xml")));
+    }
+    // W3C WebSub §4 (the subscription document is the one subscribers follow)
+    if let Some(hub) = site.hub.as_ref().filter(|_| history.archive_url.is_none()) {
         links.push(link(hub, "hub", None));
     }
     feed.set_links(links);
+    let mut namespaces = BTreeMap::new();
+    if history.archive_url.is_some() {
+        namespaces.insert("fh".to_string(), super::FH_NS.to_string());
+        feed.set_extensions(super::fh_archive!(atom_syndication::extension));
+    }
     feed.set_generator(Some(atom::Generator {
         value: "gazette".into(),
         version: Some(env!("CARGO_PKG_VERSION").into()),
         uri: None,
     }));
     if articles.iter().any(|a| a.image.is_some()) {
-        feed.set_namespaces(BTreeMap::from([(
+        namespaces.insert(
             "media".to_string(),
             "http://search.yahoo.com/mrss/".to_string(),
-        )]));
+        );
     }
+    feed.set_namespaces(namespaces);
     feed.set_entries(entries);
     feed.write_to(Vec::new()).map_err(|e| e.to_string())
 }

@@ -20,7 +20,30 @@ struct JsonFeed<'a> {
     /// JSON Feed 1.1 `hubs`: the WebSub hub.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub<'a>>,
+    /// JSON Feed §"Top-level": "the URL of a feed that provides the next n items": the next
+    /// older document of the feed's history (RFC 5005's `prev-archive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<&'a str>,
+    /// RFC 5005's links, which JSON Feed has no names for.
+    #[serde(rename = "_gazette", skip_serializing_if = "Option::is_none")]
+    gazette: Option<FeedExtension<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// The feed's place in its history (RFC 5005 §4), in gazette's extension object.
+#[derive(Serialize)]
+struct FeedExtension<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_archive: Option<&'a str>,
+    /// An archive document (RFC 5005 `fh:archive`): it never changes once full.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    archive: bool,
+    /// An archive document's own URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive_url: Option<&'a str>,
+    /// The subscription document, from an archive document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -148,15 +171,26 @@ pub fn feed(
     articles: &[Article],
     site: &Site<'_>,
 ) -> serde_json::Result<Vec<u8>> {
+    let history = &site.history;
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &channel.title,
         home_page_url: site.base_url.to_string(),
         feed_url: site.feed_url(channel, Format::Json),
         description: channel.description.as_deref(),
+        next_url: history.prev_archive.as_deref(),
+        gazette: (history.prev_archive.is_some() || history.archive_url.is_some()).then(|| {
+            FeedExtension {
+                prev_archive: history.prev_archive.as_deref(),
+                archive: history.archive_url.is_some(),
+                archive_url: history.archive_url.as_deref(),
+                current: history.current.as_deref(),
+            }
+        }),
         hubs: site
             .hub
             .iter()
+            .filter(|_| history.archive_url.is_none())
             .map(|url| Hub {
                 kind: "WebSub",
                 url,

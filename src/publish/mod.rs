@@ -6,6 +6,7 @@
 
 mod atom;
 mod credit;
+mod history;
 mod json;
 mod rss;
 
@@ -14,6 +15,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
+
+pub use history::{Doc, History, HistoryDoc, Paging, archive_url, render_history};
 
 use crate::archive::{Archive, ArchiveError};
 use crate::config::{Config, Source, Topic};
@@ -151,6 +154,8 @@ pub struct Site<'a> {
     /// The XSL stylesheet RSS and Atom documents link (`/feed.xsl`), so that a browser shows a
     /// page saying how to subscribe instead of raw XML; feed readers ignore it.
     pub stylesheet: Option<String>,
+    /// Where the document sits in its feed's history (RFC 5005): its links.
+    pub history: History,
 }
 
 impl<'a> Site<'a> {
@@ -174,6 +179,7 @@ impl<'a> Site<'a> {
             primary: None,
             hub: config.server.websub_hub.as_ref().map(Url::to_string),
             stylesheet: Some(url_on(&config.server.base_url, "feed.xsl")),
+            history: History::default(),
         }
     }
 
@@ -193,6 +199,14 @@ impl<'a> Site<'a> {
         self.url(&format!("{}.{}", channel.path(), format.ext()))
     }
 
+    /// The URL of this document: the feed's, or the archive document's it is.
+    pub fn self_url(&self, channel: &Channel, format: Format) -> String {
+        match &self.history.archive_url {
+            Some(url) => url.clone(),
+            None => self.feed_url(channel, format),
+        }
+    }
+
     /// The URL of a topic's or a source's page (`/topics/{id}`, `/sources/{id}`).
     pub fn page_url(&self, channel: &Channel) -> String {
         self.url(&channel.path())
@@ -206,7 +220,8 @@ pub fn url_on(base: &Url, path: &str) -> String {
         .map_or_else(|_| format!("{base}{path}"), |u| u.to_string())
 }
 
-/// Loads a topic's newest articles and renders them.
+/// Renders a topic's feed: its subscription document, the newest `limit` arrivals (see
+/// [`history`]).
 pub fn render_topic(
     archive: &Archive,
     config: &Config,
@@ -218,17 +233,11 @@ pub fn render_topic(
         .iter()
         .find(|t| t.id == topic_id)
         .ok_or_else(|| PublishError::UnknownTopic(topic_id.to_string()))?;
-    let articles = archive.topic_newest(&topic.id, topic.limit)?;
-    render(
-        &Channel::of_topic(topic),
-        &articles,
-        format,
-        &Site::new(config),
-    )
+    subscription(archive, config, &Channel::of_topic(topic), format)
 }
 
-/// Loads a source's newest articles (its `limit`, 50 by default) and renders them as its own
-/// feed: every article it carried, crediting it first.
+/// Renders a source's own feed (its newest `limit` arrivals, 50 by default): every article it
+/// carried, crediting it first.
 pub fn render_source(
     archive: &Archive,
     config: &Config,
@@ -240,10 +249,23 @@ pub fn render_source(
         .iter()
         .find(|s| s.id == source_id)
         .ok_or_else(|| PublishError::UnknownSource(source_id.to_string()))?;
-    let articles = archive.newest(Some(&source.id), source.limit)?;
-    let mut site = Site::new(config);
-    site.primary = Some(source.id.clone());
-    render(&Channel::of_source(source), &articles, format, &site)
+    subscription(archive, config, &Channel::of_source(source), format)
+}
+
+fn subscription(
+    archive: &Archive,
+    config: &Config,
+    channel: &Channel,
+    format: Format,
+) -> Result<Rendered, PublishError> {
+    match render_history(archive, config, channel, Doc::Subscription, format)? {
+        Some(doc) => Ok(doc.rendered),
+        None => Err(PublishError::Render {
+            feed: channel.path(),
+            format: format.ext(),
+            reason: "no subscription document".into(),
+        }),
+    }
 }
 
 /// Renders `articles` (newest first) as `channel`'s feed.
@@ -306,6 +328,26 @@ fn with_stylesheet(xml: Vec<u8>, site: &Site<'_>) -> Vec<u8> {
     out.extend_from_slice(&xml[at..]);
     out
 }
+
+/// RFC 5005's namespace ("fh": feed history).
+const FH_NS: &str = "http://purl.org/syndication/history/1.0";
+
+/// `<fh:archive/>` (RFC 5005 §4), which marks an archive document, as the extension map the
+/// rss and the atom_syndication crates each write (alike, but two types).
+macro_rules! fh_archive {
+    ($ext:path) => {{
+        use $ext as ext;
+        let archive = ext::Extension {
+            name: "fh:archive".into(),
+            ..Default::default()
+        };
+        std::collections::BTreeMap::from([(
+            "fh".to_string(),
+            std::collections::BTreeMap::from([("archive".to_string(), vec![archive])]),
+        )])
+    }};
+}
+use fh_archive;
 
 /// A weak validator, a hash of the body (RFC 9110 §8.8.3): the server sends the same bytes
 /// as identity, gzip or brotli, and a strong ETag would have to differ between those

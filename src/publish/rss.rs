@@ -169,13 +169,28 @@ pub fn feed(
     let items: Vec<rss::Item> = articles.iter().map(|a| item(a, site, &scheme)).collect();
     let mut atom = AtomExtension::default();
     let mut links = vec![Link {
-        href: site.feed_url(of, Format::Rss),
+        href: site.self_url(of, Format::Rss),
         rel: "self".into(),
         mime_type: Some("application/rss+xml".into()),
         ..Link::default()
     }];
+    // RFC 5005 §4: the feed's history, as Atom links (§2 allows them in any feed format)
+    let history = &site.history;
+    for (href, rel) in [
+        (&history.current, "current"),
+        (&history.prev_archive, "prev-archive"),
+    ] {
+        if let Some(href) = href {
+            links.push(Link {
+                href: xml_safe(href),
+                rel: rel.into(),
+                mime_type: Some("application/rss+xml".into()),
+                ..Link::default()
+            });
+        }
+    }
     // W3C WebSub §4: the hub, beside the self link subscribers give it
-    if let Some(hub) = &site.hub {
+    if let Some(hub) = site.hub.as_ref().filter(|_| history.archive_url.is_none()) {
         links.push(Link {
             href: xml_safe(hub),
             rel: "hub".into(),
@@ -192,15 +207,18 @@ pub fn feed(
     }
     channel.set_generator(format!("gazette {}", env!("CARGO_PKG_VERSION")));
     channel.set_atom_ext(atom);
+    let mut namespaces = BTreeMap::new();
     if articles
         .iter()
         .any(|a| !a.enclosures.is_empty() || a.image.is_some())
     {
-        channel.set_namespaces(BTreeMap::from([(
-            "media".to_string(),
-            MEDIA_NS.to_string(),
-        )]));
+        namespaces.insert("media".to_string(), MEDIA_NS.to_string());
     }
+    if history.archive_url.is_some() {
+        namespaces.insert("fh".to_string(), super::FH_NS.to_string());
+        channel.set_extensions(super::fh_archive!(::rss::extension));
+    }
+    channel.set_namespaces(namespaces);
     channel.set_items(items);
     let xml = channel.write_to(Vec::new()).map_err(|e| e.to_string())?;
     Ok(hex_references(&xml))

@@ -26,6 +26,7 @@ use crate::telemetry::{CacheResult, HttpCounters};
 pub use connections::{ServerLimits, connections_that_fit};
 
 mod connections;
+mod history;
 mod pages;
 pub mod websub;
 
@@ -298,6 +299,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/articles/{file}", axum::routing::get(pages::article))
         .route("/sources/{file}", axum::routing::get(source_feed))
+        .route(
+            "/topics/{id}/archive/{file}",
+            axum::routing::get(history::topic_archive),
+        )
+        .route(
+            "/sources/{id}/archive/{file}",
+            axum::routing::get(history::source_archive),
+        )
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

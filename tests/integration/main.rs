@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod daemon;
 mod faults;
+mod history;
 mod fidelity;
 mod crash;
 mod dates;

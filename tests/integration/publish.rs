@@ -666,14 +666,21 @@ fn published_feeds_pass_the_w3c_feed_validator() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut files = Vec::new();
     for format in [Format::Rss, Format::Atom] {
-        let r = render(
-            &Channel::of_topic(&config.topics[0]),
-            &all,
-            format,
-            &Site::new(&config),
-        )
-        .expect("renders");
+        let channel = Channel::of_topic(&config.topics[0]);
+        let r = render(&channel, &all, format, &Site::new(&config)).expect("renders");
         let path = dir.path().join(format!("topic.{}", format.ext()));
+        std::fs::write(&path, &r.body).expect("write");
+        files.push(path);
+        // an archive document of the feed's history (RFC 5005): fh:archive, current and
+        // prev-archive links
+        let mut site = Site::new(&config);
+        site.history = gazette::publish::History {
+            archive_url: Some(gazette::publish::archive_url(&site, &channel, 2, format)),
+            current: Some(site.feed_url(&channel, format)),
+            prev_archive: Some(gazette::publish::archive_url(&site, &channel, 1, format)),
+        };
+        let r = render(&channel, &all, format, &site).expect("renders");
+        let path = dir.path().join(format!("topic-archive-2.{}", format.ext()));
         std::fs::write(&path, &r.body).expect("write");
         files.push(path);
     }
@@ -714,7 +721,7 @@ fn published_feeds_pass_the_w3c_feed_validator() {
         .filter(|l| !ALLOWED_WARNINGS.iter().any(|(w, _)| l.contains(w)))
         .collect();
     assert!(unexpected.is_empty(), "warnings not allowed:\n{report}");
-    assert_eq!(report.matches("== ").count(), 3, "{report}");
+    assert_eq!(report.matches("== ").count(), 5, "{report}");
 }
 
 /// End to end: a podcast source polled by the real binary and republished through a topic
