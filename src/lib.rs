@@ -21,6 +21,7 @@ pub mod extract;
 pub mod normalize;
 pub mod archive;
 pub mod curate;
+pub mod search;
 pub mod publish;
 pub mod model;
 pub mod health;

@@ -43,7 +43,7 @@ pub fn install() -> Option<PrometheusHandle> {
 
 /// The server's routes as axum matches them, and the `route` label each is counted under
 /// (braces in label values trip some parsers).
-pub const ROUTES: [(&str, &str); 17] = [
+pub const ROUTES: [(&str, &str); 21] = [
     ("/", "/"),
     ("/feed.xsl", "/feed.xsl"),
     ("/sources", "/sources"),
@@ -59,6 +59,10 @@ pub const ROUTES: [(&str, &str); 17] = [
     ("/topics.opml", "/topics.opml"),
     ("/topics/{file}", "/topics/:file"),
     ("/topics/{id}/archive/{file}", "/topics/:id/archive/:file"),
+    ("/search", "/search"),
+    ("/search.rss", "/search.rss"),
+    ("/search.atom", "/search.atom"),
+    ("/search.json", "/search.json"),
     ("/sources/{id}/archive/{file}", "/sources/:id/archive/:file"),
     ("", "unmatched"),
 ];

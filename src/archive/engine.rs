@@ -41,6 +41,16 @@ impl Archive {
         ];
         let mut arrivals = ArrivalEdit::default();
         let mut members: Vec<(&[u8], i64)> = Vec::new();
+        // the articles this write changes, for whoever follows them (the search index)
+        let changed: Vec<String> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Put(Tree::Articles, k, _) | Op::Del(Tree::Articles, k) => {
+                    Some(String::from_utf8_lossy(k).into_owned())
+                }
+                _ => None,
+            })
+            .collect();
         let mut plain: Vec<&Op> = Vec::new();
         for op in ops {
             let tree = match op {
@@ -153,12 +163,29 @@ impl Archive {
                 for (key, n) in &arrival_counts {
                     meta.insert(key.as_slice(), &n.to_be_bytes())?;
                 }
-                Ok::<(), ConflictableTransactionError<ArchiveError>>(())
+                let seq = meta
+                    .get(WRITE_SEQ)?
+                    .as_deref()
+                    .and_then(be_u64)
+                    .unwrap_or(0)
+                    + 1;
+                meta.insert(WRITE_SEQ, &seq.to_be_bytes())?;
+                Ok::<u64, ConflictableTransactionError<ArchiveError>>(seq)
             },
         );
         match result {
-            Ok(()) => {
+            Ok(seq) => {
                 self.note_arrival_counts(&arrival_counts);
+                // under the write lock: listeners hear of writes in their order
+                if !changed.is_empty()
+                    && let Some(listener) = self
+                        .listener
+                        .read()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .as_ref()
+                {
+                    listener(seq, changed);
+                }
                 Ok(())
             }
             Err(TransactionError::Abort(e)) => Err(e),

@@ -108,6 +108,10 @@ const SEEN_SCAN_MOST: usize = 50_000;
 const RECURATE_BATCH: usize = 500;
 /// Present once `meta` holds a `topic_count/` record for every topic with members.
 const TOPIC_COUNTS_KEPT: &[u8] = b"topic_counts_kept";
+/// Writes the archive has committed (u64 big-endian), raised in every write's transaction: a
+/// follower of the archive's changes (the search index) that recorded the same number missed
+/// none.
+const WRITE_SEQ: &[u8] = b"write_seq";
 /// Present once a damaged archive was opened with `--accept-loss`: what was lost, for `verify`.
 const ACCEPTED_LOSS: &[u8] = b"accepted_loss";
 
@@ -279,6 +283,8 @@ pub struct Archive {
     arrivals: Chunked,
     /// Each feed's arrival count, read once from `meta` (written under the write lock).
     arrival_counts: Mutex<HashMap<Vec<u8>, u64>>,
+    /// Told, after each write, its number and the ids of the articles it wrote or removed.
+    listener: std::sync::RwLock<Option<Listener>>,
     /// Each feed's subscription window, for when a changed article arrives again.
     windows: std::sync::RwLock<Windows>,
     /// Which rules may join entries (`[archive] near_duplicates`, `[[source]] dedup`).
@@ -313,6 +319,11 @@ pub struct Archive {
     /// A write failed in sled's log (I/O error): sled takes no more writes until reopened.
     write_failed: AtomicBool,
 }
+
+/// What follows the archive's writes: called after each with its number ([`Archive::write_seq`])
+/// and the ids of the articles it wrote or removed. It must not block: it runs under the write
+/// lock.
+pub type Listener = Box<dyn Fn(u64, Vec<String>) + Send + Sync>;
 
 /// One tree write inside the poll transaction.
 enum Op {
@@ -560,6 +571,7 @@ impl Archive {
             arrivals,
             arrival_counts: Mutex::new(HashMap::new()),
             windows: std::sync::RwLock::new(Windows::default()),
+            listener: std::sync::RwLock::new(None),
             rules: std::sync::RwLock::new(std::sync::Arc::new(DedupRules::default())),
             events: db.open_tree("events")?,
             tombstones: db.open_tree("tombstones")?,
@@ -612,6 +624,29 @@ impl Archive {
         {
             None
         }
+    }
+
+    /// How many writes the archive has committed (see [`Listener`]).
+    pub fn write_seq(&self) -> Result<u64, ArchiveError> {
+        Ok(self
+            .meta
+            .get(WRITE_SEQ)?
+            .as_deref()
+            .and_then(be_u64)
+            .unwrap_or(0))
+    }
+
+    /// Follows the archive's writes from now on (one listener; `None` stops).
+    pub fn set_listener(&self, listener: Option<Listener>) {
+        *self.listener.write().unwrap_or_else(|p| p.into_inner()) = listener;
+    }
+
+    /// Every article id, in key order (for rebuilding what follows the archive).
+    pub fn ids(&self) -> impl Iterator<Item = Result<String, ArchiveError>> + '_ {
+        self.articles.iter().map(|item| {
+            item.map(|(k, _)| String::from_utf8_lossy(&k).into_owned())
+                .map_err(ArchiveError::from)
+        })
     }
 
     /// Records found unreadable while serving since the archive was opened (`/healthz`).

@@ -293,6 +293,25 @@ pub(super) fn verify(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
     for p in &problems {
         writeln!(out, "problem: {p}")?;
     }
+    let search = crate::search::Search::open(archive.path());
+    match &search {
+        Ok(index) if index.indexed_seq() == Some(archive.write_seq()?) => writeln!(
+            out,
+            "search index: {} documents, up to date",
+            index.status().documents
+        )?,
+        Ok(_) => writeln!(
+            out,
+            "search index: behind the archive; the daemon rebuilds it when it starts, `verify --repair` now"
+        )?,
+        Err(e) => writeln!(out, "search index: {e}")?,
+    }
+    if repair {
+        // the search index is rebuilt from the archive, whatever it held
+        let index = search?;
+        let n = index.rebuild(&archive, &std::sync::atomic::AtomicBool::new(false))?;
+        writeln!(out, "search index: rebuilt, {n} articles")?;
+    }
     if problems.is_empty() {
         writeln!(out, "ok: {} articles, indexes consistent", archive.len())?;
         return Ok(ExitCode::SUCCESS);
@@ -306,6 +325,9 @@ pub(super) fn verify(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let n = archive.repair(&curate)?;
+    // the repair rewrote articles: the index follows them again
+    crate::search::Search::open(archive.path())?
+        .rebuild(&archive, &std::sync::atomic::AtomicBool::new(false))?;
     let left = archive.verify(&curate)?;
     writeln!(
         out,

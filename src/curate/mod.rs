@@ -109,6 +109,25 @@ impl Curator {
                 .any(|s| t.sources.iter().any(|g| glob_match(g, &s.to_lowercase())))
     }
 
+    /// Whether `a` satisfies `query` as a topic with that query and no `sources` list would
+    /// decide (a search's exact filter: the same answer as a topic).
+    pub fn matches(&self, query: &Expr, a: &Article) -> bool {
+        query.matches(&self.doc(a))
+    }
+
+    /// The sources with a tag `glob` (lower-cased, `*` wildcards) matches: the sources whose
+    /// articles a `tag:` term can match.
+    pub fn sources_tagged(&self, glob: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .tags
+            .iter()
+            .filter(|(_, tags)| tags.iter().any(|t| glob_match(glob, &t.to_lowercase())))
+            .map(|(s, _)| s.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The ids of the topics `a` belongs to, in config order.
     pub fn topics_for(&self, a: &Article) -> Vec<String> {
         if self.topics.is_empty() {

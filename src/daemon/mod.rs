@@ -220,6 +220,24 @@ impl Daemon {
             Arc::clone(&live),
             crate::telemetry::install(),
         );
+        // search: the index beside the archive, kept up to date (and built when it missed
+        // writes) on a thread of its own; the archive serves meanwhile
+        let stop_index = Arc::new(AtomicBool::new(false));
+        let indexer = match crate::search::Search::open(archive.path()) {
+            Ok(search) => {
+                let search = Arc::new(search);
+                state.set_search(Arc::clone(&search));
+                Some(crate::search::follow(
+                    search,
+                    Arc::clone(&archive),
+                    Arc::clone(&stop_index),
+                ))
+            }
+            Err(e) => {
+                tracing::error!("{e}; /search is unavailable until it opens");
+                None
+            }
+        };
         let fit = crate::serve::connections_that_fit();
         let limits = crate::serve::ServerLimits {
             header_timeout: config.server.header_timeout,
@@ -321,6 +339,20 @@ impl Daemon {
             tracing::warn!(
                 "re-curation still running 3 s after shutdown; leaving it to the next start"
             );
+        }
+        // the search index takes the last writes' changes and commits
+        stop_index.store(true, Ordering::Relaxed);
+        archive.set_listener(None);
+        if let Some(indexer) = indexer {
+            let joined = tokio::task::spawn_blocking(move || indexer.join());
+            if tokio::time::timeout(Duration::from_secs(10), joined)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "the search index still committing 10 s after shutdown; the next start checks it"
+                );
+            }
         }
         chores.wait().await;
         // graceful, but bounded: a client that never finishes its request cannot hold the exit

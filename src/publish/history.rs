@@ -140,6 +140,8 @@ pub fn render_history(
                 .ok_or_else(|| PublishError::UnknownSource(channel.id.clone()))?;
             (Listing::Source(&source.id), source.limit)
         }
+        // a search has no history
+        ChannelKind::Search => return Ok(None),
     };
     let paging = Paging {
         count: archive.arrivals(listing)?,

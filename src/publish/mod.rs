@@ -99,6 +99,8 @@ pub struct Channel {
 pub enum ChannelKind {
     Topic,
     Source,
+    /// A search (`/search.rss?q=…`): `id` is the query.
+    Search,
 }
 
 impl Channel {
@@ -124,11 +126,34 @@ impl Channel {
         }
     }
 
-    /// The path the feed is served under, without the extension: `topics/ID`, `sources/ID`.
+    /// A search's results as a feed (`id`: the query).
+    pub fn of_search(query: &str) -> Channel {
+        Channel {
+            kind: ChannelKind::Search,
+            id: query.to_string(),
+            title: format!("Search: {query}"),
+            description: Some(format!("Articles gazette archived that match {query}")),
+        }
+    }
+
+    /// The path the feed is served under, without the extension: `topics/ID`, `sources/ID`,
+    /// `search`.
     pub fn path(&self) -> String {
         match self.kind {
             ChannelKind::Topic => format!("topics/{}", self.id),
             ChannelKind::Source => format!("sources/{}", self.id),
+            ChannelKind::Search => "search".to_string(),
+        }
+    }
+
+    /// What follows the path in a URL: a search's query.
+    fn query_string(&self) -> String {
+        match self.kind {
+            ChannelKind::Search => format!(
+                "?q={}",
+                url::form_urlencoded::byte_serialize(self.id.as_bytes()).collect::<String>()
+            ),
+            _ => String::new(),
         }
     }
 
@@ -137,6 +162,10 @@ impl Channel {
         match self.kind {
             ChannelKind::Topic => format!("urn:gazette:topic:{}", self.id),
             ChannelKind::Source => format!("urn:gazette:source:{}", self.id),
+            ChannelKind::Search => format!(
+                "urn:gazette:search:{}",
+                url::form_urlencoded::byte_serialize(self.id.as_bytes()).collect::<String>()
+            ),
         }
     }
 }
@@ -196,7 +225,12 @@ impl<'a> Site<'a> {
 
     /// The URL of a feed in `format`.
     pub fn feed_url(&self, channel: &Channel, format: Format) -> String {
-        self.url(&format!("{}.{}", channel.path(), format.ext()))
+        self.url(&format!(
+            "{}.{}{}",
+            channel.path(),
+            format.ext(),
+            channel.query_string()
+        ))
     }
 
     /// The URL of this document: the feed's, or the archive document's it is.
@@ -209,7 +243,7 @@ impl<'a> Site<'a> {
 
     /// The URL of a topic's or a source's page (`/topics/{id}`, `/sources/{id}`).
     pub fn page_url(&self, channel: &Channel) -> String {
-        self.url(&channel.path())
+        self.url(&format!("{}{}", channel.path(), channel.query_string()))
     }
 }
 

@@ -45,6 +45,7 @@ async fn archive_document(
             .iter()
             .find(|s| s.id == id)
             .map(Channel::of_source),
+        ChannelKind::Search => None,
     };
     let Some(channel) = channel else {
         return (StatusCode::NOT_FOUND, format!("no feed {id:?}\n")).into_response();

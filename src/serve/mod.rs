@@ -27,6 +27,7 @@ pub use connections::{ServerLimits, connections_that_fit};
 
 mod connections;
 mod history;
+mod search;
 mod pages;
 pub mod websub;
 
@@ -112,6 +113,8 @@ pub struct AppState {
     counters: HttpCounters,
     /// The WebSub hub's health ([`websub::run`] writes it, `/status*` shows it).
     hub: websub::HubHealth,
+    /// The search index, once the daemon opened it (`/search` answers 503 until then).
+    search: std::sync::OnceLock<Arc<crate::search::Search>>,
 }
 
 impl AppState {
@@ -129,7 +132,13 @@ impl AppState {
             cache: Mutex::new(HashMap::new()),
             counters: HttpCounters::default(),
             hub: websub::HubHealth::default(),
+            search: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Serves searches from `search` (set once).
+    pub fn set_search(&self, search: Arc<crate::search::Search>) {
+        let _ = self.search.set(search);
     }
 
     /// The WebSub hub's health, for [`websub::run`].
@@ -298,6 +307,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             }),
         )
         .route("/articles/{file}", axum::routing::get(pages::article))
+        .route("/search", axum::routing::get(search::page))
+        .route("/search.rss", axum::routing::get(search::rss))
+        .route("/search.atom", axum::routing::get(search::atom))
+        .route("/search.json", axum::routing::get(search::json))
         .route("/sources/{file}", axum::routing::get(source_feed))
         .route(
             "/topics/{id}/archive/{file}",
@@ -413,10 +426,11 @@ async fn feed_or_page(
             .iter()
             .find(|s| s.id == id)
             .map(Channel::of_source),
+        ChannelKind::Search => None,
     };
     let noun = match kind {
         ChannelKind::Topic => "topic",
-        ChannelKind::Source => "source",
+        ChannelKind::Source | ChannelKind::Search => "source",
     };
     if !file.contains('.') {
         let Some(channel) = channel_of(&file) else {
@@ -443,7 +457,7 @@ async fn feed_or_page(
     }
     let feed = match kind {
         ChannelKind::Topic => FeedId::Topic(id),
-        ChannelKind::Source => FeedId::Source(id),
+        ChannelKind::Source | ChannelKind::Search => FeedId::Source(id),
     };
     feed_response(state, feed, format, headers).await
 }
@@ -644,6 +658,7 @@ async fn status_json(State(state): State<Arc<AppState>>) -> Response {
                 "websub": state.config().server.websub_hub.as_ref().map(|_| {
                     state.hub.lock().unwrap_or_else(|p| p.into_inner()).clone()
                 }),
+                "search": state.search.get().map(|s| s.status()),
             })
             .to_string(),
         )

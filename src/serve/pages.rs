@@ -310,6 +310,8 @@ pub(super) fn listing_page(
     let listing = match channel.kind {
         crate::publish::ChannelKind::Topic => Listing::Topic(&channel.id),
         crate::publish::ChannelKind::Source => Listing::Source(&channel.id),
+        // searches have their own page (`serve::search`)
+        crate::publish::ChannelKind::Search => Listing::All,
     };
     let page = state.archive.page(listing, before, PER_PAGE)?;
     let newest = if before.is_some() {
@@ -435,13 +437,14 @@ pub(super) fn front_page(state: &AppState) -> Result<String, crate::archive::Arc
     let newest = state.archive.page(Listing::All, None, 20)?;
     let url = |p: &str| attr(&site.url(p));
     let body = format!(
-        "<h1>gazette</h1><p>{} articles from {} sources.</p><h2>Topics</h2>\
+        "<h1>gazette</h1><p>{} articles from {} sources.</p>{}<h2>Topics</h2>\
          <ul class=\"topics\">\n{topics}</ul><h2>Newest articles</h2>{}\
          <p class=\"meta\"><a href=\"{}\">Sources</a> · <a href=\"{}\">Status</a> · \
          <a href=\"{}\">OPML of the topics</a> · <a href=\"{}\">OPML of the sources</a> · \
          <a href=\"{}\">OPML of each source's feed</a></p>",
         state.archive.len(),
         config.sources.iter().filter(|s| s.enabled).count(),
+        super::search::form(&site, ""),
         article_list(&newest.articles, &site),
         url("sources"),
         url("status"),

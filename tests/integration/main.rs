@@ -16,6 +16,7 @@ mod operations;
 mod pages;
 mod polling;
 mod publish;
+mod search;
 mod service;
 mod steady;
 mod topics;
