@@ -293,6 +293,9 @@ pub(super) fn verify(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
     for p in &problems {
         writeln!(out, "problem: {p}")?;
     }
+    if problems.is_empty() {
+        writeln!(out, "ok: {} articles, indexes consistent", archive.len())?;
+    }
     let search = crate::search::Search::open(archive.path());
     match &search {
         Ok(index) if index.indexed_seq() == Some(archive.write_seq()?) => writeln!(
@@ -306,16 +309,15 @@ pub(super) fn verify(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
         )?,
         Err(e) => writeln!(out, "search index: {e}")?,
     }
-    if repair {
-        // the search index is rebuilt from the archive, whatever it held
-        let index = search?;
-        let n = index.rebuild(&archive, &std::sync::atomic::AtomicBool::new(false))?;
-        writeln!(out, "search index: rebuilt, {n} articles")?;
-    }
     if problems.is_empty() {
-        writeln!(out, "ok: {} articles, indexes consistent", archive.len())?;
+        if repair {
+            // the search index is rebuilt from the archive, whatever it held
+            let n = search?.rebuild(&archive, &std::sync::atomic::AtomicBool::new(false))?;
+            writeln!(out, "search index: rebuilt, {n} articles")?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
+    drop(search);
     if !repair {
         writeln!(
             out,
@@ -325,9 +327,10 @@ pub(super) fn verify(config: Config, repair: bool) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     let n = archive.repair(&curate)?;
-    // the repair rewrote articles: the index follows them again
-    crate::search::Search::open(archive.path())?
+    // the repair rewrote articles: the index is built from them again
+    let indexed = crate::search::Search::open(archive.path())?
         .rebuild(&archive, &std::sync::atomic::AtomicBool::new(false))?;
+    writeln!(out, "search index: rebuilt, {indexed} articles")?;
     let left = archive.verify(&curate)?;
     writeln!(
         out,
@@ -403,6 +406,10 @@ pub(super) fn import(config: Config, file: &Path) -> anyhow::Result<ExitCode> {
         "imported: {} new, {} merged into existing articles, {} source states",
         done.new, done.merged, done.source_states
     );
+    // the search index follows the import now, not in the daemon's first minutes
+    let indexed = crate::search::Search::open(archive.path())?
+        .rebuild(&archive, &std::sync::atomic::AtomicBool::new(false))?;
+    println!("search index: {indexed} articles");
     // the daemon's next start should not replay the whole import from sled's log
     if let Ok(archive) = Arc::try_unwrap(archive)
         && let Err(e) = archive.settle()

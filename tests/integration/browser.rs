@@ -158,7 +158,31 @@ fn pages_read_well_at_desktop_and_phone_width_and_run_nothing() {
             "status",
             vec!["Source health".into(), "Innovation Daily".into()],
         ),
+        // a search in the topic query language, hostile titles among its results
+        (
+            "/search?q=park%20AND%20NOT%20title%3Azhongguancun".into(),
+            "search",
+            vec![
+                "Search: park AND NOT title:zhongguancun".into(),
+                format!("{HOSTILE_1} park"),
+                "Haidian opens a new science park".into(),
+            ],
+        ),
     ];
+    // the archive was written by `poll`: the daemon builds its search index first
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = crate::support::http_get(daemon.addr, "/status.json", &[]);
+        let doc: serde_json::Value = serde_json::from_slice(&status.body).expect("json");
+        if doc["search"]["ready"] == true {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "search index never ready: {doc}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     std::fs::create_dir_all(&shots).expect("screenshots dir");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
