@@ -157,6 +157,8 @@ impl ArrivalEdit {
         let [topics, by_source] = memberships;
         self.pending
             .sort_by(|a, b| (a.tree as u8, &a.key).cmp(&(b.tree as u8, &b.key)));
+        // each feed's new arrivals, appended at its end in one go
+        let mut runs: BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>> = BTreeMap::new();
         for p in std::mem::take(&mut self.pending) {
             let n = match self.counts.get(&p.feed) {
                 Some(n) => *n,
@@ -177,8 +179,17 @@ impl ArrivalEdit {
             } else {
                 &mut *topics
             };
-            edit.put(&p.key, &seqs_value(&held))?;
-            arrivals.put(&keys::arrival(&p.feed, seq), &id_of(&p.key))?;
+            let value = seqs_value(&held);
+            // written by this edit a moment ago: no stored chunk to read
+            if !edit.set_made(&p.key, &value) {
+                edit.put(&p.key, &value)?;
+            }
+            runs.entry(p.feed.clone())
+                .or_default()
+                .push((keys::arrival(&p.feed, seq), id_of(&p.key)));
+        }
+        for run in runs.into_values() {
+            arrivals.append_run(run)?;
         }
         for ((feed, _), held) in self.departed {
             for seq in held {

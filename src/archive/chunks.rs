@@ -557,6 +557,58 @@ impl<'a> ChunkEdit<'a> {
         Ok((new, old))
     }
 
+    /// Sets the value of `key` when a chunk this edit made holds it (no stored chunk is read);
+    /// false when none does.
+    pub fn set_made(&mut self, key: &[u8], value: &[u8]) -> bool {
+        let Some((_, entries)) = self.live.range_mut(..=key.to_vec()).next_back() else {
+            return false;
+        };
+        match entries.binary_search_by(|(k, _)| k.as_slice().cmp(key)) {
+            Ok(i) => {
+                entries[i].1 = value.to_vec();
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Adds `run` (sorted, new keys that all sort after the chunk before the first of them:
+    /// a feed's new arrival numbers) with one look-up instead of one per entry, filling that
+    /// chunk and then new ones.
+    pub fn append_run(&mut self, run: Vec<Entry>) -> Result<(), ArchiveError> {
+        let Some((first, _)) = run.first() else {
+            return Ok(());
+        };
+        let first = first.clone();
+        let Some((chunk_key, stored)) = self.nearest(&first, true)? else {
+            for (k, v) in run {
+                self.put(&k, &v)?;
+            }
+            return Ok(());
+        };
+        let mut chunk = self.take(&chunk_key, stored)?;
+        if chunk.last().is_some_and(|(k, _)| *k >= first) {
+            // not an append after all: one at a time
+            self.put_back(&chunk_key, chunk, false);
+            for (k, v) in run {
+                self.put(&k, &v)?;
+            }
+            return Ok(());
+        }
+        chunk.extend(run);
+        let max = self.index.max;
+        let rest = if chunk.len() > max {
+            chunk.split_off(max)
+        } else {
+            Vec::new()
+        };
+        self.put_back(&chunk_key, chunk, false);
+        for part in rest.chunks(max) {
+            self.file(part.to_vec());
+        }
+        Ok(())
+    }
+
     /// Removes `key`; returns whether it was there.
     pub fn remove(&mut self, key: &[u8]) -> Result<bool, ArchiveError> {
         self.remove_value(key).map(|old| old.is_some())
@@ -733,6 +785,49 @@ mod tests {
         assert_eq!(idx.tree.len(), 13, "100 entries in chunks of 8");
         assert_eq!(all(idx.iter()).len(), 100);
         assert_eq!(idx.problems("t").expect("readable"), Vec::<String>::new());
+    }
+
+    /// Runs appended in one go (a feed's new arrivals) read back in order, in chunks no
+    /// bigger than the limit and mostly full; a run that is not after its chunk, or that has
+    /// no chunk before it, is put entry by entry.
+    #[test]
+    fn appended_runs_fill_chunks_and_read_back_in_order() {
+        let (_db, idx) = index(8);
+        let key = |feed: u8, n: u32| [&[feed, 0][..], &n.to_be_bytes()].concat();
+        let mut want = Vec::new();
+        for round in 0u32..10 {
+            let mut edit = ChunkEdit::new(&idx);
+            for feed in [b'b', b'a'] {
+                let run: Vec<Entry> = (round * 7..round * 7 + 7)
+                    .map(|n| (key(feed, n), n.to_be_bytes().to_vec()))
+                    .collect();
+                want.extend(run.clone());
+                edit.append_run(run).expect("append");
+            }
+            write(&idx, edit);
+        }
+        // not an append: inside feed a's run, and before every chunk
+        let mut edit = ChunkEdit::new(&idx);
+        let odd = vec![
+            (key(b'a', 3), b"x".to_vec()),
+            (key(b'a', 1000), b"y".to_vec()),
+        ];
+        let first = vec![(vec![0u8], b"z".to_vec())];
+        edit.append_run(odd.clone()).expect("append");
+        edit.append_run(first.clone()).expect("append");
+        write(&idx, edit);
+        want.retain(|(k, _)| *k != key(b'a', 3));
+        want.extend(odd);
+        want.extend(first);
+        want.sort();
+        assert_eq!(all(idx.iter()), want);
+        assert_eq!(idx.problems("t").expect("readable"), Vec::<String>::new());
+        let chunks = idx.tree.len();
+        assert!(
+            chunks <= want.len().div_ceil(4),
+            "{chunks} chunks for {}",
+            want.len()
+        );
     }
 
     #[derive(Debug, Clone)]
