@@ -158,7 +158,7 @@ impl ArrivalEdit {
         self.pending
             .sort_by(|a, b| (a.tree as u8, &a.key).cmp(&(b.tree as u8, &b.key)));
         // each feed's new arrivals, appended at its end in one go
-        let mut runs: BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>> = BTreeMap::new();
+        let mut runs: BTreeMap<Vec<u8>, Vec<chunks::Entry>> = BTreeMap::new();
         for p in std::mem::take(&mut self.pending) {
             let n = match self.counts.get(&p.feed) {
                 Some(n) => *n,
