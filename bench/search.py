@@ -51,7 +51,10 @@ def main():
     with open(gen, "w") as f:
         subprocess.run([sys.executable, os.path.join(harness.ROOT, "bench", "articles.py"),
                         str(max(sizes)), "--sources", "500"], stdout=f, check=True)
-    results = {"date": datetime.now(timezone.utc).isoformat(), "machine": os.uname().nodename,
+    commit = subprocess.run(["git", "-C", harness.ROOT, "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    results = {"date": datetime.now(timezone.utc).isoformat(), "commit": commit,
+               "machine": os.uname().nodename,
                "cpus": os.cpu_count(), "feeds_ingesting": args.feeds, "rounds": args.rounds, "sizes": {}}
     try:
         for n in sizes:
@@ -122,6 +125,9 @@ def main():
         os.makedirs(os.path.join(harness.ROOT, "bench", "results"), exist_ok=True)
         with open(os.path.join(harness.ROOT, "bench", "results", "search.json"), "w") as f:
             json.dump(results, f, indent=1)
+        # nginx before its directory (its atexit stop needs the config)
+        subprocess.run(["nginx", "-c", f"{work}/nginx.conf", "-p", f"{work}/nginx", "-s", "stop"],
+                       capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -176,13 +176,13 @@ impl Archive {
         match result {
             Ok(seq) => {
                 self.note_arrival_counts(&arrival_counts);
-                // under the write lock: listeners hear of writes in their order
-                if !changed.is_empty()
-                    && let Some(listener) = self
-                        .listener
-                        .read()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .as_ref()
+                // under the write lock: listeners hear of writes in their order, and of every
+                // write (one that changed no article still moves the write number)
+                if let Some(listener) = self
+                    .listener
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
                 {
                     listener(seq, changed);
                 }

@@ -35,7 +35,11 @@ use crate::query::Expr;
 /// version is rebuilt.
 const VERSION: u32 = 2;
 /// The indexer's memory (tantivy's minimum for its one thread is 15 MB).
-const WRITER_BYTES: usize = 24 * 1024 * 1024;
+const WRITER_BYTES: usize = 16 * 1024 * 1024;
+/// Segments of more documents are not merged again: merging the big segments of a 1M-article
+/// index reads them whole, in the daemon, for no faster search (each segment answers from its
+/// newest matches).
+const MERGE_MOST: usize = 200_000;
 /// Candidates a search reads at most per page before it stops and offers the rest as a next
 /// page (a query whose index form is much wider than the query itself).
 const MOST_READ: usize = 2_000;
@@ -181,9 +185,12 @@ impl Search {
         index
             .tokenizers()
             .register("gazette_cjk", TextAnalyzer::from(tokens::Cjk));
-        let writer = index
+        let writer: IndexWriter = index
             .writer_with_num_threads(1, WRITER_BYTES)
             .map_err(err)?;
+        let mut merges = tantivy::indexer::LogMergePolicy::default();
+        merges.set_max_docs_before_merge(MERGE_MOST);
+        writer.set_merge_policy(Box::new(merges));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -459,6 +466,7 @@ pub fn follow(
             }
             let mut pending: Vec<String> = Vec::new();
             let mut last_seq = None;
+            let mut committed = None;
             while let Ok(first) = rx.recv() {
                 let since = Instant::now();
                 let mut change = Some(first);
@@ -479,16 +487,26 @@ pub fn follow(
                 }
                 pending.sort();
                 pending.dedup();
-                let applied = search
-                    .update(&archive, &pending)
-                    .and_then(|()| last_seq.map_or(Ok(()), |s| search.commit(s)));
-                if let Err(e) = applied {
-                    tracing::error!("updating the search index failed: {e}");
+                // writes that changed no article (poll states) only move the number, recorded
+                // with the next commit or at the end
+                if !pending.is_empty() {
+                    let applied = search
+                        .update(&archive, &pending)
+                        .and_then(|()| last_seq.map_or(Ok(()), |s| search.commit(s)));
+                    match applied {
+                        Ok(()) => committed = last_seq,
+                        Err(e) => tracing::error!("updating the search index failed: {e}"),
+                    }
                 }
                 pending.clear();
                 if !open {
                     break;
                 }
+            }
+            if let Some(seq) = last_seq.filter(|s| committed != Some(*s))
+                && let Err(e) = search.commit(seq)
+            {
+                tracing::error!("committing the search index failed: {e}");
             }
         })
         .unwrap_or_else(|e| {
