@@ -126,6 +126,24 @@ impl Channel {
         }
     }
 
+    /// The configured topic's or source's feed `id` (`None`: there is none; a search is not
+    /// looked up).
+    pub fn of(config: &Config, kind: ChannelKind, id: &str) -> Option<Channel> {
+        match kind {
+            ChannelKind::Topic => config
+                .topics
+                .iter()
+                .find(|t| t.id == id)
+                .map(Channel::of_topic),
+            ChannelKind::Source => config
+                .sources
+                .iter()
+                .find(|s| s.id == id)
+                .map(Channel::of_source),
+            ChannelKind::Search => None,
+        }
+    }
+
     /// A search's results as a feed (`id`: the query).
     pub fn of_search(query: &str) -> Channel {
         Channel {

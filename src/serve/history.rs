@@ -33,21 +33,7 @@ async fn archive_document(
     file: String,
     headers: &HeaderMap,
 ) -> Response {
-    let config = state.config();
-    let channel = match kind {
-        ChannelKind::Topic => config
-            .topics
-            .iter()
-            .find(|t| t.id == id)
-            .map(Channel::of_topic),
-        ChannelKind::Source => config
-            .sources
-            .iter()
-            .find(|s| s.id == id)
-            .map(Channel::of_source),
-        ChannelKind::Search => None,
-    };
-    let Some(channel) = channel else {
+    let Some(channel) = Channel::of(&state.config(), kind, &id) else {
         return (StatusCode::NOT_FOUND, format!("no feed {id:?}\n")).into_response();
     };
     let Some((n, format)) = file.rsplit_once('.').and_then(|(n, ext)| {
@@ -66,30 +52,20 @@ async fn archive_document(
             .into_response();
     };
     let st = Arc::clone(&state);
-    let rendered = tokio::task::spawn_blocking(move || {
+    let rendered = blocking(move || {
         render_history(&st.archive, &st.config(), &channel, Doc::Archive(n), format)
     })
     .await;
     let doc = match rendered {
-        Ok(Ok(Some(doc))) => doc,
-        Ok(Ok(None)) => {
+        Ok(Some(doc)) => doc,
+        Ok(None) => {
             return (
                 StatusCode::NOT_FOUND,
                 format!("the feed {id:?} has no archive document {n}\n"),
             )
                 .into_response();
         }
-        Ok(Err(e)) => {
-            tracing::error!("{e}");
-            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response();
-        }
-        Err(e) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("internal error: {e}\n"),
-            )
-                .into_response();
-        }
+        Err(response) => return response,
     };
     let mut served = Served::new(doc.rendered, state.live.get().max_age, None);
     if doc.immutable {

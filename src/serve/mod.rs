@@ -329,6 +329,29 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
+/// Runs `f` on the blocking pool (it reads the archive); its error is logged and answered as a
+/// `500` that says it, as is a task that did not finish.
+pub(super) async fn blocking<T, E>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, Response>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            tracing::error!("{e}");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response())
+        }
+        Err(e) => Err((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error: {e}\n"),
+        )
+            .into_response()),
+    }
+}
+
 /// Binds `addr`, with an error that says what to do when the port is taken.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, std::io::Error> {
     TcpListener::bind(addr).await.map_err(|e| {
@@ -415,19 +438,7 @@ async fn feed_or_page(
     headers: &HeaderMap,
 ) -> Response {
     let config = state.config();
-    let channel_of = |id: &str| match kind {
-        ChannelKind::Topic => config
-            .topics
-            .iter()
-            .find(|t| t.id == id)
-            .map(Channel::of_topic),
-        ChannelKind::Source => config
-            .sources
-            .iter()
-            .find(|s| s.id == id)
-            .map(Channel::of_source),
-        ChannelKind::Search => None,
-    };
+    let channel_of = |id: &str| Channel::of(&config, kind, id);
     let noun = match kind {
         ChannelKind::Topic => "topic",
         ChannelKind::Source | ChannelKind::Search => "source",

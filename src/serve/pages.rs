@@ -48,23 +48,13 @@ pub(super) async fn article(
     }
     let st = Arc::clone(&state);
     let lookup = id.clone();
-    let found = tokio::task::spawn_blocking(move || st.archive.get(&lookup)).await;
+    let found = super::blocking(move || st.archive.get(&lookup)).await;
     let article = match found {
-        Ok(Ok(Some(a))) => a,
-        Ok(Ok(None)) => {
+        Ok(Some(a)) => a,
+        Ok(None) => {
             return (StatusCode::NOT_FOUND, format!("no article {id:?}\n")).into_response();
         }
-        Ok(Err(e)) => {
-            tracing::error!("reading article {id}: {e}");
-            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response();
-        }
-        Err(e) => {
-            return (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("internal error: {e}\n"),
-            )
-                .into_response();
-        }
+        Err(response) => return response,
     };
     let config = state.config();
     let site = Site::new(&config);
