@@ -40,6 +40,9 @@ const WRITER_BYTES: usize = 16 * 1024 * 1024;
 /// index reads them whole, in the daemon, for no faster search (each segment answers from its
 /// newest matches).
 const MERGE_MOST: usize = 200_000;
+/// The index writes nothing while the archive's filesystem has less free: it can be built
+/// again, the archive cannot.
+const KEEP_FREE: u64 = 64 * 1024 * 1024;
 /// Candidates a search reads at most per page before it stops and offers the rest as a next
 /// page (a query whose index form is much wider than the query itself).
 const MOST_READ: usize = 2_000;
@@ -457,9 +460,20 @@ pub fn follow(
                 Ok(seq) => search.indexed_seq() != Some(seq),
                 Err(_) => true,
             };
-            if stale {
+            // changes the index lacks: its recorded number then stays behind the archive's
+            let mut behind = false;
+            if stale && archive.free_space().is_some_and(|f| f < KEEP_FREE) {
+                behind = true;
+                tracing::warn!(
+                    "the archive's filesystem has less than 64 MiB free; the search index is not built (it is at the next start with more)"
+                );
+            } else if stale {
                 if let Err(e) = search.rebuild(&archive, &stop) {
+                    behind = true;
                     tracing::error!("building the search index failed: {e}");
+                } else if stop.load(Ordering::Relaxed) {
+                    // stopped before it committed
+                    behind = true;
                 }
             } else {
                 search.ready.store(true, Ordering::Relaxed);
@@ -467,6 +481,7 @@ pub fn follow(
             let mut pending: Vec<String> = Vec::new();
             let mut last_seq = None;
             let mut committed = None;
+            let mut waiting = false;
             while let Ok(first) = rx.recv() {
                 let since = Instant::now();
                 let mut change = Some(first);
@@ -490,20 +505,42 @@ pub fn follow(
                 // writes that changed no article (poll states) only move the number, recorded
                 // with the next commit or at the end
                 if !pending.is_empty() {
-                    let applied = search
-                        .update(&archive, &pending)
-                        .and_then(|()| last_seq.map_or(Ok(()), |s| search.commit(s)));
-                    match applied {
-                        Ok(()) => committed = last_seq,
-                        Err(e) => tracing::error!("updating the search index failed: {e}"),
+                    if archive.free_space().is_some_and(|f| f < KEEP_FREE) {
+                        // derived data never takes the archive's last space: wait, with the
+                        // changes kept, for a write after space was freed
+                        if !waiting {
+                            tracing::warn!(
+                                "the archive's filesystem has less than 64 MiB free; the search index waits until there is more"
+                            );
+                            waiting = true;
+                        }
+                    } else {
+                        waiting = false;
+                        // once changes were lost, the recorded number stays behind the
+                        // archive's, so the next start builds the index again
+                        let record = if behind { committed.unwrap_or(0) } else { last_seq.unwrap_or(0) };
+                        match search
+                            .update(&archive, &pending)
+                            .and_then(|()| search.commit(record))
+                        {
+                            Ok(()) => committed = Some(record),
+                            Err(e) => {
+                                if !behind {
+                                    tracing::error!("updating the search index failed: {e}; it is built again at the next start");
+                                }
+                                behind = true;
+                            }
+                        }
+                        pending.clear();
                     }
                 }
-                pending.clear();
                 if !open {
                     break;
                 }
             }
-            if let Some(seq) = last_seq.filter(|s| committed != Some(*s))
+            if !behind
+                && pending.is_empty()
+                && let Some(seq) = last_seq.filter(|s| committed != Some(*s))
                 && let Err(e) = search.commit(seq)
             {
                 tracing::error!("committing the search index failed: {e}");
