@@ -338,15 +338,8 @@ impl Archive {
                 continue;
             };
             let id = String::from_utf8_lossy(&id).into_owned();
-            let article = match self.get(&id) {
-                Ok(Some(a)) => a,
-                Ok(None) => continue,
-                Err(e @ ArchiveError::Corrupt { .. }) => {
-                    self.unreadable.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!("{e}");
-                    continue;
-                }
-                Err(e) => return Err(e),
+            let Some(article) = self.get_readable(&id)? else {
+                continue;
             };
             let membership = match feed {
                 Listing::Topic(t) => self.topics.get(&keys::topic(t, article.published, &id))?,

@@ -52,16 +52,7 @@ impl Archive {
                 break;
             }
             let id = String::from_utf8_lossy(suffix.get(8..).unwrap_or_default()).into_owned();
-            match self.get(&id) {
-                Ok(Some(a)) => page.articles.push(a),
-                Ok(None) => {}
-                // one unreadable record costs its line, not the page
-                Err(e @ ArchiveError::Corrupt { .. }) => {
-                    self.unreadable.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!("{e}");
-                }
-                Err(e) => return Err(e),
-            }
+            page.articles.extend(self.get_readable(&id)?);
             last = Some(suffix.to_vec());
         }
         Ok(page)

@@ -678,6 +678,20 @@ impl Archive {
         &self.path
     }
 
+    /// One article by id for a listing (a feed, a page, a search): a record that does not read
+    /// is left out (`None`), logged and counted for `/healthz`, so one damaged record costs
+    /// its line, not the whole answer.
+    pub fn get_readable(&self, id: &str) -> Result<Option<Article>, ArchiveError> {
+        match self.get(id) {
+            Err(e @ ArchiveError::Corrupt { .. }) => {
+                self.unreadable.fetch_add(1, Ordering::Relaxed);
+                tracing::error!("{e}");
+                Ok(None)
+            }
+            other => other,
+        }
+    }
+
     /// One article by id.
     pub fn get(&self, id: &str) -> Result<Option<Article>, ArchiveError> {
         match self.articles.get(id.as_bytes())? {

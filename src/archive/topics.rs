@@ -171,16 +171,7 @@ impl Archive {
             let (key, _) = item?;
             let id = String::from_utf8_lossy(key.get(prefix.len() + 8..).unwrap_or_default())
                 .into_owned();
-            match self.get(&id) {
-                Ok(Some(a)) => out.push(a),
-                Ok(None) => {}
-                // one unreadable record costs its item, not the feed (and `/healthz` says so)
-                Err(e @ ArchiveError::Corrupt { .. }) => {
-                    self.unreadable.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!("{e}");
-                }
-                Err(e) => return Err(e),
-            }
+            out.extend(self.get_readable(&id)?);
         }
         Ok(out)
     }

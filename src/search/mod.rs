@@ -267,16 +267,11 @@ impl Search {
         let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         for id in ids {
             writer.delete_term(tantivy::Term::from_field_text(self.fields.id, id));
-            match archive.get(id) {
-                Ok(Some(a)) => {
-                    writer
-                        .add_document(self.document(&a))
-                        .map_err(|e| self.err(e))?;
-                }
-                Ok(None) => {}
-                // an unreadable record is left out of search, as out of feeds
-                Err(e @ ArchiveError::Corrupt { .. }) => tracing::error!("{e}"),
-                Err(e) => return Err(e.into()),
+            // an unreadable record is left out of search, as out of feeds
+            if let Some(a) = archive.get_readable(id)? {
+                writer
+                    .add_document(self.document(&a))
+                    .map_err(|e| self.err(e))?;
             }
         }
         Ok(())
@@ -370,11 +365,10 @@ impl Search {
                 let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) else {
                     continue;
                 };
-                match archive.get(id) {
-                    Ok(Some(a)) if curator.matches(query, &a) => hits.articles.push(a),
-                    Ok(_) => {}
-                    Err(e @ ArchiveError::Corrupt { .. }) => tracing::error!("{e}"),
-                    Err(e) => return Err(e.into()),
+                if let Some(a) = archive.get_readable(id)?
+                    && curator.matches(query, &a)
+                {
+                    hits.articles.push(a);
                 }
             }
             if batch.len() < want {

@@ -12,7 +12,7 @@ use chromiumoxide::handler::viewport::Viewport;
 use chromiumoxide::page::ScreenshotParams;
 use futures_util::StreamExt;
 
-use crate::support::{FixtureServer, Gazette, Reply, fixture, source};
+use crate::support::{FixtureServer, Gazette, Reply, source};
 
 fn chromium() -> Option<PathBuf> {
     [
@@ -39,14 +39,7 @@ fn pages_read_well_at_desktop_and_phone_width_and_run_nothing() {
         return;
     };
     let server = FixtureServer::start();
-    server.route(
-        "/wire.rss",
-        Reply::ok("application/rss+xml", fixture("same-story.rss")),
-    );
-    server.route(
-        "/daily.json",
-        Reply::ok("application/feed+json", fixture("same-story.json")),
-    );
+    server.same_story();
     // titles from a hostile source, as plain text (Atom type="text")
     let hostile = format!(
         "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Bad</title><id>urn:bad</id>\
@@ -74,12 +67,7 @@ fn pages_read_well_at_desktop_and_phone_width_and_run_nothing() {
         source("bad", &server.url("/bad.atom"), ""),
     ));
     assert_eq!(home.run(&["poll"]).code, 0);
-    let listed: Vec<serde_json::Value> = home
-        .run(&["articles", "--json"])
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let listed = home.run(&["articles", "--json"]).json_lines();
     let id_of = |pred: &dyn Fn(&serde_json::Value) -> bool| {
         listed
             .iter()

@@ -117,6 +117,18 @@ impl FixtureServer {
         self.sequence(path, vec![reply]);
     }
 
+    /// The one story of `same-story.*` from two sources: `/wire.rss` and `/daily.json`.
+    pub fn same_story(&self) {
+        self.route(
+            "/wire.rss",
+            Reply::ok("application/rss+xml", fixture("same-story.rss")),
+        );
+        self.route(
+            "/daily.json",
+            Reply::ok("application/feed+json", fixture("same-story.json")),
+        );
+    }
+
     /// Answer `path` with these replies in turn; the last one repeats.
     pub fn sequence(&self, path: &str, replies: Vec<Reply>) {
         let mut r = self.routes.lock().expect("routes");

@@ -173,14 +173,7 @@ fn an_article_has_an_archived_copy_as_a_page_and_as_json() {
         <description>&lt;p&gt;Body &lt;script&gt;alert(2)&lt;/script&gt;text&lt;/p&gt;</description>\
         </item></channel></rss>";
     server.route("/bad.rss", Reply::ok("application/rss+xml", hostile));
-    server.route(
-        "/wire.rss",
-        Reply::ok("application/rss+xml", fixture("same-story.rss")),
-    );
-    server.route(
-        "/daily.json",
-        Reply::ok("application/feed+json", fixture("same-story.json")),
-    );
+    server.same_story();
     let home = Gazette::new(&format!(
         "{}{}{}",
         source(
@@ -196,12 +189,7 @@ fn an_article_has_an_archived_copy_as_a_page_and_as_json() {
         source("bad", &server.url("/bad.rss"), ""),
     ));
     assert_eq!(home.run(&["poll"]).code, 0);
-    let listed: Vec<serde_json::Value> = home
-        .run(&["articles", "--json"])
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
+    let listed = home.run(&["articles", "--json"]).json_lines();
     let zgc = listed
         .iter()
         .find(|a| a["sources"] == serde_json::json!(["wire", "daily"]))
